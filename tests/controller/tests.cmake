@@ -6,6 +6,9 @@ find_package(Java 17 REQUIRED COMPONENTS Runtime Development)
 file(GLOB_RECURSE TESTCTL_SOURCES CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/src/*.java")
 set(TESTCTL_CLASSES "${CMAKE_BINARY_DIR}/tests/controller/classes")
 set(_stamp "${CMAKE_BINARY_DIR}/tests/controller/classes.stamp")
+if(NOT TESTCTL_SOURCES)
+    return()
+endif()
 add_custom_command(OUTPUT "${_stamp}"
     COMMAND "${CMAKE_COMMAND}" -E rm -rf "${TESTCTL_CLASSES}"
     COMMAND "${Java_JAVAC_EXECUTABLE}" --release 17 -encoding UTF-8 -Xlint:-options -nowarn
