@@ -76,6 +76,11 @@ struct agent_conf {
     char **exec_argv;
     /* AGENT_MODE_DECODE: the file to read ("-" is stdin). */
     char *decode_path;
+
+    /* Added by conf.c (issue 2). */
+    bool verbose;                   /* -v / --verbose was given (log_level is then FINE) */
+    bool positional;                /* secret and name came as the deprecated SECRET NAME pair */
+    struct agent_str_list warnings; /* every warning printed while parsing, in order (tests) */
 };
 
 /* Buffer for a parse error: one line naming the offending option or variable. */
@@ -88,10 +93,26 @@ struct agent_conf_err {
  * REMOTING_OPTS in the entrypoint's precedence). Scrubs the secret from argv in place.
  * Returns 0, or AG_EUSAGE with a message, or AG_ENOMEM. Warnings the entrypoint or agent.jar
  * print (deprecated options, values defined twice) are logged at WARNING.
+ *
+ * Precisely (docs/cli.md): argv[1] == "decode" selects AGENT_MODE_DECODE; exactly one argument
+ * not starting with '-' selects AGENT_MODE_EXEC (the entrypoint's `exec "$@"`); otherwise the
+ * argument vector the inbound-agent entrypoint would hand to agent.jar is built (env-derived
+ * options, then REMOTING_OPTS split with shell-like quoting but no evaluation, then argv), every
+ * "@file" argument is replaced by the file's lines (args4j), and the result is parsed with
+ * agent.jar's rules. The entrypoint's "defined twice" warnings go to stdout as the script echoes
+ * them; agent.jar's deprecation warnings are logged. AG_ENOTSUP (with a message) is returned for
+ * agent.jar modes the native agent does not have (-jnlpUrl, -text, -tcp, -connectTo).
+ * conf is always initialised, so agent_conf_fini() is safe after any return.
  */
 AG_MUST_CHECK int agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char **envp,
                                    struct agent_conf_err *err);
 void agent_conf_fini(struct agent_conf *conf);
+/*
+ * -noReconnectAfter's DurationStyle (remoting's org.jenkinsci.remoting.util.DurationStyle):
+ * `^[+-]?\d+[a-zA-Z]{0,2}$` with ns, us, ms, s, m, h, d (any case; no unit = ms), or ISO-8601
+ * (PT30M, P1D, PT1.5S). A negative duration gives 0. Returns 0 or AG_EUSAGE.
+ */
+AG_MUST_CHECK int agent_conf_parse_duration(const char *s, uint64_t *ms);
 /* The usage text for -help. */
 const char *agent_conf_usage(void);
 
