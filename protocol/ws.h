@@ -33,12 +33,12 @@
 
 #include "compiler.h"
 
+struct ag_err;
 struct proto_link;
 struct proto_ws;
 struct proto_ws_preflight;
 
 /* Bounds on what we accept from the controller and queue for it. */
-#define PROTO_WS_MAX_COMMAND_BYTES ((size_t)256 * 1024 * 1024) /* one reassembled command */
 #define PROTO_WS_HIGH_WATER ((size_t)1024 * 1024)             /* link->high_water */
 #define PROTO_WS_LOW_WATER ((size_t)256 * 1024)               /* on_drain fires below this */
 #define PROTO_WS_MAX_QUEUED ((size_t)64 * 1024 * 1024)        /* send() fails with AG_ELIMIT */
@@ -126,7 +126,32 @@ struct proto_ws_url {
 };
 AG_MUST_CHECK int proto_ws_parse_url(const char *base_url, struct proto_ws_url *u);
 
-/* True when version `have` is older than `min` (transport.md section 8.3). */
+/* True when version `have` is older than `min` (transport.md section 8.3: the leading commit
+ * count decides; equal counts fall back to comparing the rest byte-wise). */
 bool proto_ws_version_older(const char *have, const char *min);
+
+/*
+ * The checks on the headers of a 101 (section 5.1 step 5), separated from lws so that they can
+ * be fuzzed. Each value is (pointer, length) or NULL when the header was absent; none needs a
+ * NUL. Fills *out; returns 0, or AG_EREFUSED when min_version is newer than our_version (err
+ * says "Agent version <min> or newer is required."). A missing or unparsable capability is
+ * not an error: out->peer_capability is then 0x1FE and cap_note says why (log it as WARNING).
+ * A cookie that is not 1..PROTO_WS_MAX_COOKIE printable ASCII characters is dropped (cookie_ok
+ * false).
+ */
+#define PROTO_WS_MAX_COOKIE 256
+#define PROTO_WS_MAX_VERSION 128
+struct proto_ws_101 {
+    uint64_t peer_capability;
+    const char *cap_note; /* static text, NULL when the capability parsed */
+    bool cookie_ok;
+    char cookie[PROTO_WS_MAX_COOKIE + 1];
+    bool has_min_version;
+    char min_version[PROTO_WS_MAX_VERSION + 1];
+};
+AG_MUST_CHECK int proto_ws_check_101(const char *cap, size_t cap_len, const char *min_version,
+                                     size_t min_len, const char *cookie, size_t cookie_len,
+                                     const char *our_version, struct proto_ws_101 *out,
+                                     struct ag_err *err);
 
 #endif
