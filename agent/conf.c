@@ -171,6 +171,12 @@ fail(struct pstate *ps, int code, const char *fmt, ...)
     (void)vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap); /* a cut message is fine */
     va_end(ap);
     ag_log_redact(ps->err->msg);
+    /* One line, whatever bytes a value brought in. */
+    for (char *p = ps->err->msg; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20) {
+            *p = '?';
+        }
+    }
     return code;
 }
 
@@ -949,19 +955,22 @@ is_tchar(char c)
 }
 
 static int
-check_ws_header(struct pstate *ps, const char *v)
+check_ws_header(struct pstate *ps, const char *raw)
 {
-    const char *eq = strchr(v, '=');
+    const char *eq = strchr(raw, '=');
+    char v[200]; /* the value escaped for the one-line message */
+
+    ag_escape(v, sizeof(v), (const uint8_t *)raw, strlen(raw), 120);
 
     if (eq == NULL) {
         return fail(ps, AG_EUSAGE,
                     "An argument for setting a Map must contain a \"=\" (-webSocketHeader \"%s\")",
                     v);
     }
-    if (eq == v) {
+    if (eq == raw) {
         return fail(ps, AG_EUSAGE, "A key must be set. (-webSocketHeader \"%s\")", v);
     }
-    for (const char *p = v; p < eq; p++) {
+    for (const char *p = raw; p < eq; p++) {
         if (!is_tchar(*p)) {
             return fail(ps, AG_EUSAGE,
                         "-webSocketHeader \"%s\": header name has an invalid character", v);
