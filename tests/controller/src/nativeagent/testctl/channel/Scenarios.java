@@ -23,12 +23,13 @@ import nativeagent.testctl.link.CommandLink;
  * close from the controller.
  *
  * <p>Tunables (system properties): {@code testctl.callTimeoutMs} (10000),
- * {@code testctl.pingIntervalMs} (500, for idle), {@code testctl.trace} (true: log every command).
+ * {@code testctl.pingIntervalMs} (500, for idle), {@code testctl.closeTimeoutMs} (10000),
+ * {@code testctl.trace} (true: log every command).
  */
 public final class Scenarios {
     static final long CALL_TIMEOUT_MS = Long.getLong("testctl.callTimeoutMs", 10_000);
     static final long PING_INTERVAL_MS = Long.getLong("testctl.pingIntervalMs", 500);
-    static final long CLOSE_TIMEOUT_MS = 10_000;
+    static final long CLOSE_TIMEOUT_MS = Long.getLong("testctl.closeTimeoutMs", 10_000);
 
     private Scenarios() {
     }

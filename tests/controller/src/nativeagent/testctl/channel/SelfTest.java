@@ -1,0 +1,69 @@
+package nativeagent.testctl.channel;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Tests the test controller itself: every scenario against {@link FakeAgent} in its good and bad
+ * modes, over an in-memory {@link LoopbackLink}, with both agent capability masks. Each case states
+ * the expected verdict; a scenario that passes against a misbehaving agent is a bug in the scenario.
+ * Run: {@code java -cp <classes> nativeagent.testctl.channel.SelfTest}.
+ */
+public final class SelfTest {
+    private SelfTest() {
+    }
+
+    private static int failures;
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("testctl.callTimeoutMs", "1500");
+        System.setProperty("testctl.pingIntervalMs", "100");
+        System.setProperty("testctl.closeTimeoutMs", "1000");
+        System.setProperty("testctl.trace", "false");
+        long t0 = System.currentTimeMillis();
+        for (long cap : new long[] {0x1FC, 0x1FE}) {
+            expect("ping", cap, FakeAgent.Mode.GOOD, 0, null);
+            expect("ping:5", cap, FakeAgent.Mode.GOOD, 0, null);
+            expect("unsupported", cap, FakeAgent.Mode.GOOD, 0, "rejected");
+            expect("close", cap, FakeAgent.Mode.GOOD, 0, null);
+            expect("stream", cap, FakeAgent.Mode.STREAMS, 0, "received 100");
+            expect("stream", cap, FakeAgent.Mode.GOOD, 0, "does not implement");
+        }
+        expect("idle:800", 0x1FC, FakeAgent.Mode.GOOD, 0, "pings over 800 ms");
+        expect("hold:200", 0x1FC, FakeAgent.Mode.GOOD, 0, "200 ms passed");
+        expect("ping", 0x1FC, FakeAgent.Mode.MUTE, 1, "no response within");
+        expect("close", 0x1FC, FakeAgent.Mode.NO_CLOSE, 1, "did not answer");
+        expect("unsupported", 0x1FC, FakeAgent.Mode.VAGUE_ERRORS, 1, "does not name the class");
+        expect("stream", 0x1FE, FakeAgent.Mode.VAGUE_ERRORS, 1, "does not name the class");
+        expect("idle:300", 0x1FC, FakeAgent.Mode.MUTE, 1, "no response within");
+        expect("nosuch", 0x1FC, FakeAgent.Mode.GOOD, 1, "unknown scenario");
+        System.out.println("self-test: " + (failures == 0 ? "all cases as expected" : failures + " FAILED")
+                + " in " + (System.currentTimeMillis() - t0) + " ms");
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    private static void expect(String scenario, long agentCap, FakeAgent.Mode mode, int wantRc, String wantLog)
+            throws InterruptedException {
+        LoopbackLink[] pair = LoopbackLink.pair(agentCap, WireContext.JAVA_DEFAULT);
+        Thread agent = new Thread(new FakeAgent(pair[1], mode), "fake-agent");
+        agent.setDaemon(true);
+        agent.start();
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        int rc = Scenarios.run(scenario, pair[0], log);
+        pair[1].close();
+        agent.join(5000);
+        String text = buf.toString(StandardCharsets.UTF_8);
+        String verdict = rc == 0 ? "PASS" : "FAIL";
+        boolean ok = rc == wantRc && (wantLog == null || text.contains(wantLog))
+                && text.contains("testctl: scenario " + scenario + ": " + verdict);
+        String line = text.lines().filter(l -> l.contains(": scenario ")).findFirst().orElse("(no verdict line)");
+        System.out.println((ok ? "ok   " : "BAD  ") + scenario + " vs " + mode + " agent, capability "
+                + String.format("0x%03X", agentCap) + ": " + line);
+        if (!ok) {
+            failures++;
+            System.out.println(text);
+        }
+    }
+}
