@@ -189,7 +189,8 @@ seen(struct dumper *dp, const void *v)
     if (dp->rc == 0) {
         dp->rc = jos__map_put_ptr(&dp->seen, v, 1);
     }
-    return false;
+    /* After a failure, report everything as seen so a cyclic graph cannot recurse forever. */
+    return dp->rc != 0;
 }
 
 static uint32_t
@@ -409,6 +410,9 @@ dump_array(struct dumper *dp, unsigned ind, struct jos_val *v)
 static void
 dump_val(struct dumper *dp, unsigned ind, const char *label, struct jos_val *v)
 {
+    if (dp->rc != 0) {
+        return;
+    }
     indent(dp, ind);
     put(dp, "%s", label);
     if (v == NULL || v->kind == JOS_K_NULL) {

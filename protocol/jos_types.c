@@ -56,10 +56,7 @@ jos_msg_free(struct jos_msg *m)
     if (m == NULL) {
         return;
     }
-    if (m->_classes != NULL) {
-        jos__map_fini(m->_classes);
-        ag_free(m->_classes);
-    }
+    /* m->_classes lives in the arena. */
     ag_arena_fini(&m->arena);
     ag_free(m);
 }
