@@ -25,16 +25,16 @@
 #include "log.h"
 #include "util.h"
 
-#define CONF_MAX_ARGS      4096          /* arguments after @file expansion */
-#define CONF_MAX_ATFILE    (1024 * 1024) /* bytes of one @file */
-#define CONF_MAX_ENV_VALUE (64 * 1024)   /* bytes of one environment value we split */
-#define CONF_CERT_MIN      53            /* strlen("-----BEGIN CERTIFICATE-----\n-----END...") */
-#define CONF_CERT_MAX      65536
+#define CONF_MAX_ARGS 4096             /* arguments after @file expansion */
+#define CONF_MAX_ATFILE (1024 * 1024)  /* bytes of one @file */
+#define CONF_MAX_ENV_VALUE (64 * 1024) /* bytes of one environment value we split */
+#define CONF_CERT_MIN 53               /* strlen("-----BEGIN CERTIFICATE-----\n-----END...") */
+#define CONF_CERT_MAX 65536
 
 /* One argument of the vector handed to the args4j-like parser. */
 struct carg {
-    char *s;  /* owned */
-    int src;  /* index into the caller's argv, or -1 (environment, @file) */
+    char *s; /* owned */
+    int src; /* index into the caller's argv, or -1 (environment, @file) */
 };
 
 struct cvec {
@@ -49,67 +49,67 @@ struct cvec {
  * and the -help text (a string literal, so no mutable buffer).
  */
 #define CONF_OPTIONS(X)                                                                            \
-    X(O_URL, "-url", "", true, " URL", "", "", "Jenkins root URL; repeatable, tried in order")    \
-    X(O_DIRECT, "-direct", "-directConnection", true, " HOST:PORT", "[-instanceIdentity]",        \
-      "[-jnlpUrl, -url, -tunnel]", "connect straight to this TCP agent port, no HTTP discovery")  \
-    X(O_IDENTITY, "-instanceIdentity", "", true, " B64", "[-direct]", "",                         \
-      "the controller's public key (base64 DER SubjectPublicKeyInfo), with -direct")              \
-    X(O_PROTOCOLS, "-protocols", "", true, " NAME", "[-direct]", "",                              \
-      "protocol to try with -direct (JNLP4-connect); repeatable")                                 \
-    X(O_TUNNEL, "-tunnel", "", true, " HOST:PORT", "", "",                                        \
-      "connect to this TCP agent address instead; HOST: or :PORT keep the discovered part")       \
-    X(O_SECRET, "-secret", "", true, " HEX_SECRET", "", "",                                       \
-      "agent connection secret (or @FILE holding it); never logged")                             \
-    X(O_NAME, "-name", "", true, " NAME", "", "", "name of the agent (node)")                     \
-    X(O_WEBSOCKET, "-webSocket", "", false, "", "[-url]",                                         \
-      "[-direct, -tunnel, -credentials, -noKeepAlive]",                                           \
-      "connect over WebSocket (HTTP port) instead of the TCP agent port")                         \
-    X(O_WSHEADER, "-webSocketHeader", "", true, " NAME=VALUE", "[-webSocket]", "",                \
-      "extra header for the WebSocket upgrade request; repeatable")                               \
-    X(O_WORKDIR, "-workDir", "", true, " DIR", "", "",                                            \
-      "work directory; <DIR>/remoting/logs/ gets the log files")                                  \
-    X(O_INTERNALDIR, "-internalDir", "", true, " NAME", "[-workDir]", "",                         \
-      "name of the internal directory in -workDir ('remoting' by default)")                       \
-    X(O_FAILIFMISSING, "-failIfWorkDirIsMissing", "", false, "", "[-workDir]", "",                \
-      "fail if the work directory or its internal directory does not exist")                      \
-    X(O_NORECONNECT, "-noReconnect", "-noreconnect", false, "", "", "",                           \
-      "exit instead of reconnecting when the connection ends")                                    \
-    X(O_NORECONNECTAFTER, "-noReconnectAfter", "", true, " DURATION", "", "[-noReconnect]",       \
-      "give up reconnecting after this long: 500 (ms), 30s, 10m, 2h, 1d, PT1H")                  \
-    X(O_NOKEEPALIVE, "-noKeepAlive", "", false, "", "", "",                                       \
-      "turn TCP keep-alive off on the connection to the controller")                              \
-    X(O_CREDENTIALS, "-credentials", "-jnlpCredentials", true, " USER:PASSWORD", "", "",          \
-      "HTTP Basic credentials for requests to the controller")                                    \
-    X(O_PROXYCRED, "-proxyCredentials", "", true, " USER:PASSWORD", "", "",                       \
-      "HTTP Basic credentials for the HTTP proxy")                                                \
-    X(O_CERT, "-cert", "", true, " PEM|@FILE", "", "[-noCertificateCheck]",                       \
-      "trust this PEM certificate (text, or @FILE) for HTTPS/WSS; repeatable")                    \
-    X(O_NOCERTCHECK, "-noCertificateCheck", "-disableHttpsCertValidation", false, "", "",         \
-      "[-cert]", "do not verify HTTPS/WSS certificates (a last resort)")                          \
-    X(O_AGENTLOG, "-agentLog", "", true, " FILE", "", "",                                         \
-      "also append the log to FILE (replaces the work directory's log files)")                    \
-    X(O_LOGGINGCONFIG, "-loggingConfig", "", true, " FILE", "", "",                               \
+    X(O_URL, "-url", "", true, " URL", "", "", "Jenkins root URL; repeatable, tried in order")     \
+    X(O_DIRECT, "-direct", "-directConnection", true, " HOST:PORT", "[-instanceIdentity]",         \
+      "[-jnlpUrl, -url, -tunnel]", "connect straight to this TCP agent port, no HTTP discovery")   \
+    X(O_IDENTITY, "-instanceIdentity", "", true, " B64", "[-direct]", "",                          \
+      "the controller's public key (base64 DER SubjectPublicKeyInfo), with -direct")               \
+    X(O_PROTOCOLS, "-protocols", "", true, " NAME", "[-direct]", "",                               \
+      "protocol to try with -direct (JNLP4-connect); repeatable")                                  \
+    X(O_TUNNEL, "-tunnel", "", true, " HOST:PORT", "", "",                                         \
+      "connect to this TCP agent address instead; HOST: or :PORT keep the discovered part")        \
+    X(O_SECRET, "-secret", "", true, " HEX_SECRET", "", "",                                        \
+      "agent connection secret (or @FILE holding it); never logged")                               \
+    X(O_NAME, "-name", "", true, " NAME", "", "", "name of the agent (node)")                      \
+    X(O_WEBSOCKET, "-webSocket", "", false, "", "[-url]",                                          \
+      "[-direct, -tunnel, -credentials, -noKeepAlive]",                                            \
+      "connect over WebSocket (HTTP port) instead of the TCP agent port")                          \
+    X(O_WSHEADER, "-webSocketHeader", "", true, " NAME=VALUE", "[-webSocket]", "",                 \
+      "extra header for the WebSocket upgrade request; repeatable")                                \
+    X(O_WORKDIR, "-workDir", "", true, " DIR", "", "",                                             \
+      "work directory; <DIR>/remoting/logs/ gets the log files")                                   \
+    X(O_INTERNALDIR, "-internalDir", "", true, " NAME", "[-workDir]", "",                          \
+      "name of the internal directory in -workDir ('remoting' by default)")                        \
+    X(O_FAILIFMISSING, "-failIfWorkDirIsMissing", "", false, "", "[-workDir]", "",                 \
+      "fail if the work directory or its internal directory does not exist")                       \
+    X(O_NORECONNECT, "-noReconnect", "-noreconnect", false, "", "", "",                            \
+      "exit instead of reconnecting when the connection ends")                                     \
+    X(O_NORECONNECTAFTER, "-noReconnectAfter", "", true, " DURATION", "", "[-noReconnect]",        \
+      "give up reconnecting after this long: 500 (ms), 30s, 10m, 2h, 1d, PT1H")                    \
+    X(O_NOKEEPALIVE, "-noKeepAlive", "", false, "", "", "",                                        \
+      "turn TCP keep-alive off on the connection to the controller")                               \
+    X(O_CREDENTIALS, "-credentials", "-jnlpCredentials", true, " USER:PASSWORD", "", "",           \
+      "HTTP Basic credentials for requests to the controller")                                     \
+    X(O_PROXYCRED, "-proxyCredentials", "", true, " USER:PASSWORD", "", "",                        \
+      "HTTP Basic credentials for the HTTP proxy")                                                 \
+    X(O_CERT, "-cert", "", true, " PEM|@FILE", "", "[-noCertificateCheck]",                        \
+      "trust this PEM certificate (text, or @FILE) for HTTPS/WSS; repeatable")                     \
+    X(O_NOCERTCHECK, "-noCertificateCheck", "-disableHttpsCertValidation", false, "", "",          \
+      "[-cert]", "do not verify HTTPS/WSS certificates (a last resort)")                           \
+    X(O_AGENTLOG, "-agentLog", "", true, " FILE", "", "",                                          \
+      "also append the log to FILE (replaces the work directory's log files)")                     \
+    X(O_LOGGINGCONFIG, "-loggingConfig", "", true, " FILE", "", "",                                \
       "java.util.logging properties file (accepted; not supported yet, ignored with a warning)")   \
-    X(O_JARCACHE, "-jar-cache", "", true, " DIR", "", "",                                         \
+    X(O_JARCACHE, "-jar-cache", "", true, " DIR", "", "",                                          \
       "JAR cache directory (accepted; the native agent loads no JARs, ignored with a warning)")    \
-    X(O_JNLPURL, "-jnlpUrl", "", true, " URL", "", "[-direct, -name, -tunnel, -url, -webSocket]", \
-      "legacy JNLP file URL: not supported, use -url, -secret and -name")                         \
-    X(O_HEADLESS, "-headless", "", false, "", "", "", "(deprecated) no effect")                   \
-    X(O_PING, "-ping", "", false, "", "", "", "(deprecated) no effect")                           \
-    X(O_AUTH, "-auth", "", true, " user:pass", "", "",                                            \
-      "(deprecated) unused; use -credentials or -proxyCredentials")                               \
-    X(O_HELP, "-help", "--help", false, "", "", "", "print this help and exit")                   \
-    X(O_VERSION, "-version", "--version", false, "", "", "",                                      \
-      "print the remoting version the agent implements and exit")                                 \
-    X(O_TEXT, "-text", "", false, "", "", "", "agent.jar's stdio text mode: not supported")       \
-    X(O_TCP, "-tcp", "", true, " FILE", "", "", "agent.jar's raw TCP server mode: not supported") \
-    X(O_CONNECTTO, "-connectTo", "", true, " HOST:PORT", "", "",                                  \
-      "agent.jar's raw TCP client mode: not supported")                                           \
-    X(O_TRACE, "--trace", "", true, " LIST",  "", "",                                             \
-      "trace components: chunk,jos,channel,rpc,pipe,tls,ws,http,conn,exec or all")               \
-    X(O_CAPTURE, "--capture", "", true, " FILE", "", "",                                          \
-      "write the raw command stream to FILE (read it with `jenkins-agent decode FILE`)")          \
-    X(O_VERBOSE, "-v", "--verbose", false, "", "", "",                                            \
+    X(O_JNLPURL, "-jnlpUrl", "", true, " URL", "", "[-direct, -name, -tunnel, -url, -webSocket]",  \
+      "legacy JNLP file URL: not supported, use -url, -secret and -name")                          \
+    X(O_HEADLESS, "-headless", "", false, "", "", "", "(deprecated) no effect")                    \
+    X(O_PING, "-ping", "", false, "", "", "", "(deprecated) no effect")                            \
+    X(O_AUTH, "-auth", "", true, " user:pass", "", "",                                             \
+      "(deprecated) unused; use -credentials or -proxyCredentials")                                \
+    X(O_HELP, "-help", "--help", false, "", "", "", "print this help and exit")                    \
+    X(O_VERSION, "-version", "--version", false, "", "", "",                                       \
+      "print the remoting version the agent implements and exit")                                  \
+    X(O_TEXT, "-text", "", false, "", "", "", "agent.jar's stdio text mode: not supported")        \
+    X(O_TCP, "-tcp", "", true, " FILE", "", "", "agent.jar's raw TCP server mode: not supported")  \
+    X(O_CONNECTTO, "-connectTo", "", true, " HOST:PORT", "", "",                                   \
+      "agent.jar's raw TCP client mode: not supported")                                            \
+    X(O_TRACE, "--trace", "", true, " LIST", "", "",                                               \
+      "trace components: chunk,jos,channel,rpc,pipe,tls,ws,http,conn,exec or all")                 \
+    X(O_CAPTURE, "--capture", "", true, " FILE", "", "",                                           \
+      "write the raw command stream to FILE (read it with `jenkins-agent decode FILE`)")           \
+    X(O_VERBOSE, "-v", "--verbose", false, "", "", "",                                             \
       "log at FINE level (state changes, limits hit)")
 
 #define CONF_ENUM(id, name, alias, value, meta, dep, forb, usage) id,
@@ -119,8 +119,8 @@ enum opt_id {
 
 struct opt {
     const char *name;
-    const char *alias; /* "" if none */
-    bool value;        /* takes an operand */
+    const char *alias;   /* "" if none */
+    bool value;          /* takes an operand */
     const char *depends; /* "" or "[-a, -b]" */
     const char *forbids;
 };
@@ -128,8 +128,7 @@ struct opt {
 #define CONF_TABLE(id, name, alias, value, meta, dep, forb, usage) {name, alias, value, dep, forb},
 static const struct opt opts[O_COUNT] = {CONF_OPTIONS(CONF_TABLE)};
 
-#define CONF_HELP(id, name, alias, value, meta, dep, forb, usage)                                 \
-    " " name meta "\n     " usage "\n"
+#define CONF_HELP(id, name, alias, value, meta, dep, forb, usage) " " name meta "\n     " usage "\n"
 
 static const char usage_text[] =
     "Usage: jenkins-agent [options...] [SECRET NAME]\n"
@@ -139,13 +138,15 @@ static const char usage_text[] =
     "Options (also -opt=value; an argument @FILE is replaced by the lines of FILE).\n"
     "Aliases: -directConnection = -direct, -noreconnect = -noReconnect,\n"
     "-jnlpCredentials = -credentials, -disableHttpsCertValidation = -noCertificateCheck,\n"
-    "--help = -help, --version = -version, --verbose = -v.\n"
-    CONF_OPTIONS(CONF_HELP)
-    "Environment (read as the entrypoint script reads it; command-line options win):\n"
-    " JENKINS_URL, JENKINS_SECRET, JENKINS_AGENT_NAME (JENKINS_NAME overrides it),\n"
-    " JENKINS_AGENT_WORKDIR, JENKINS_WEB_SOCKET=true, JENKINS_TUNNEL, JENKINS_DIRECT_CONNECTION,\n"
-    " JENKINS_INSTANCE_IDENTITY, JENKINS_PROTOCOLS, REMOTING_OPTS (extra options, shell-quoted).\n"
-    "Exit status: 0 finished, 1 error while running, 2 usage error.\n";
+    "--help = -help, --version = -version, --verbose = -v.\n" CONF_OPTIONS(
+        CONF_HELP) "Environment (read as the entrypoint script reads it; command-line options "
+                   "win):\n"
+                   " JENKINS_URL, JENKINS_SECRET, JENKINS_AGENT_NAME (JENKINS_NAME overrides it),\n"
+                   " JENKINS_AGENT_WORKDIR, JENKINS_WEB_SOCKET=true, JENKINS_TUNNEL, "
+                   "JENKINS_DIRECT_CONNECTION,\n"
+                   " JENKINS_INSTANCE_IDENTITY, JENKINS_PROTOCOLS, REMOTING_OPTS (extra options, "
+                   "shell-quoted).\n"
+                   "Exit status: 0 finished, 1 error while running, 2 usage error.\n";
 
 /* Parser state for one agent_conf_parse() call. */
 struct pstate {
@@ -158,8 +159,7 @@ struct pstate {
     int positional_src[AGENT_CONF_MAX_LIST];
 };
 
-static int AG_PRINTF(3, 4)
-fail(struct pstate *ps, int code, const char *fmt, ...)
+static int AG_PRINTF(3, 4) fail(struct pstate *ps, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -436,8 +436,7 @@ add_shell_words(struct pstate *ps, struct cvec *cv, const char *s)
                 i++;
             } else if (c == '"') {
                 while (i < len && s[i] != '"') {
-                    if (s[i] == '\\' && i + 1 < len &&
-                        strchr("\"\\$`\n", s[i + 1]) != NULL) {
+                    if (s[i] == '\\' && i + 1 < len && strchr("\"\\$`\n", s[i + 1]) != NULL) {
                         if (s[i + 1] != '\n') {
                             word[w++] = s[i + 1];
                         }
@@ -531,8 +530,9 @@ build_vector(struct pstate *ps, char **envp, struct cvec *cv)
     }
     if (env_nonempty(workdir)) {
         if (args_contain(ps->argc, ps->argv, "-workDir")) {
-            rc = warn(ps, true, "Warning: Work directory is defined twice in command-line "
-                                "arguments and the environment variable");
+            rc = warn(ps, true,
+                      "Warning: Work directory is defined twice in command-line "
+                      "arguments and the environment variable");
         } else {
             use_workdir = true;
         }
@@ -543,16 +543,18 @@ build_vector(struct pstate *ps, char **envp, struct cvec *cv)
     if (rc == 0 && env_nonempty(secret)) {
         ag_log_add_secret(secret);
         if (args_contain(ps->argc, ps->argv, secret)) {
-            rc = warn(ps, true, "Warning: SECRET is defined twice in command-line arguments and "
-                                "the environment variable");
+            rc = warn(ps, true,
+                      "Warning: SECRET is defined twice in command-line arguments and "
+                      "the environment variable");
         } else {
             use_secret = true;
         }
     }
     if (rc == 0 && env_nonempty(name)) {
         if (args_contain(ps->argc, ps->argv, name)) {
-            rc = warn(ps, true, "Warning: AGENT_NAME is defined twice in command-line arguments "
-                                "and the environment variable");
+            rc = warn(ps, true,
+                      "Warning: AGENT_NAME is defined twice in command-line arguments "
+                      "and the environment variable");
         } else {
             use_name = true;
         }
@@ -694,8 +696,8 @@ expand_at_files(struct pstate *ps, struct cvec *in, struct cvec *out)
         if (a[0] != '@' || (i > 0 && strcmp(in->v[i - 1].s, "-cert") == 0)) {
             rc = cvec_add(out, a, strlen(a), in->v[i].src);
             if (rc != 0) {
-                return fail(ps, rc == AG_ELIMIT ? AG_EUSAGE : rc,
-                            "too many arguments (limit %d)", CONF_MAX_ARGS);
+                return fail(ps, rc == AG_ELIMIT ? AG_EUSAGE : rc, "too many arguments (limit %d)",
+                            CONF_MAX_ARGS);
             }
             continue;
         }
@@ -723,8 +725,8 @@ expand_at_files(struct pstate *ps, struct cvec *in, struct cvec *out)
             rc = cvec_add(out, data + p, q - p, -1);
             if (rc != 0) {
                 ag_free(data);
-                return fail(ps, rc == AG_ELIMIT ? AG_EUSAGE : rc,
-                            "too many arguments (limit %d)", CONF_MAX_ARGS);
+                return fail(ps, rc == AG_ELIMIT ? AG_EUSAGE : rc, "too many arguments (limit %d)",
+                            CONF_MAX_ARGS);
             }
             if (q < len && data[q] == '\r' && q + 1 < len && data[q + 1] == '\n') {
                 q++;
@@ -799,7 +801,7 @@ dur_simple(const char *s, size_t len, int64_t *out)
     static const struct {
         const char *unit;
         int64_t mul; /* > 0: multiply to ms; < 0: divide to ms */
-    } units[] = {{"", 1}, {"ms", 1}, {"ns", -1000000}, {"s", 1000},
+    } units[] = {{"", 1},      {"ms", 1},      {"ns", -1000000}, {"s", 1000},
                  {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
     size_t i = 0;
     int64_t v = 0;
@@ -1241,16 +1243,19 @@ apply(struct pstate *ps, enum opt_id id, const char *v, int src, size_t src_off)
         rc = set_str(&c->jar_cache, v);
         break;
     case O_HEADLESS:
-        return warn(ps, false, "The \"-headless\" argument is deprecated and will be removed "
-                               "without replacement in a future release.");
+        return warn(ps, false,
+                    "The \"-headless\" argument is deprecated and will be removed "
+                    "without replacement in a future release.");
     case O_PING:
-        return warn(ps, false, "The \"-ping\" argument is deprecated and will be removed "
-                               "without replacement in a future release.");
+        return warn(ps, false,
+                    "The \"-ping\" argument is deprecated and will be removed "
+                    "without replacement in a future release.");
     case O_AUTH:
         ag_log_add_secret(v);
-        return warn(ps, false, "The \"-auth\" argument is deprecated and will be removed in a "
-                               "future release; use \"-credentials\" or \"-proxyCredentials\" "
-                               "instead.");
+        return warn(ps, false,
+                    "The \"-auth\" argument is deprecated and will be removed in a "
+                    "future release; use \"-credentials\" or \"-proxyCredentials\" "
+                    "instead.");
     case O_TRACE:
         rc = check_trace(ps, v);
         if (rc != 0) {
@@ -1381,8 +1386,9 @@ normalize_positional(struct pstate *ps)
         list[o] = '\0';
         return fail(ps, AG_EUSAGE, "Two arguments required, but got %s", list);
     }
-    rc = warn(ps, false, "Providing the secret and agent name as positional arguments is "
-                         "deprecated; use \"-secret\" and \"-name\" instead.");
+    rc = warn(ps, false,
+              "Providing the secret and agent name as positional arguments is "
+              "deprecated; use \"-secret\" and \"-name\" instead.");
     if (rc != 0) {
         return fail(ps, rc, "out of memory");
     }
@@ -1465,12 +1471,8 @@ parse_vector(struct pstate *ps, struct cvec *cv)
 }
 
 static int
-finish_run_mode(struct pstate *ps)
+check_unsupported(struct pstate *ps)
 {
-    struct agent_conf *c = ps->conf;
-    char msg[600];
-    int rc;
-
     if (ps->present[O_JNLPURL]) {
         return fail(ps, AG_ENOTSUP,
                     "-jnlpUrl is not supported by the native agent: use -url URL -secret SECRET "
@@ -1480,8 +1482,20 @@ finish_run_mode(struct pstate *ps)
         return fail(ps, AG_ENOTSUP,
                     "\"%s\" is not supported by the native agent: it only runs as an inbound "
                     "agent (-url or -direct)",
-                    ps->present[O_TEXT] ? "-text" : ps->present[O_TCP] ? "-tcp" : "-connectTo");
+                    ps->present[O_TEXT]  ? "-text"
+                    : ps->present[O_TCP] ? "-tcp"
+                                         : "-connectTo");
     }
+    return 0;
+}
+
+static int
+finish_run_mode(struct pstate *ps)
+{
+    struct agent_conf *c = ps->conf;
+    char msg[600];
+    int rc;
+
     rc = normalize_positional(ps);
     if (rc != 0) {
         return rc;
@@ -1580,6 +1594,14 @@ agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char **envp,
     rc = parse_vector(&ps, &full);
     if (rc != 0) {
         goto out;
+    }
+    /* A mode we do not have is named as such before its option relations are checked: with
+     * the entrypoint's env-derived -name, -jnlpUrl would otherwise only hear "forbids". */
+    if (!ps.present[O_VERSION] && !ps.present[O_HELP]) {
+        rc = check_unsupported(&ps);
+        if (rc != 0) {
+            goto out;
+        }
     }
     rc = check_relations(&ps);
     if (rc != 0) {

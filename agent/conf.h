@@ -35,12 +35,12 @@ struct agent_conf {
     enum agent_mode mode;
 
     /* Where the controller is. */
-    struct agent_str_list urls;      /* -url, each normalised to end in '/' */
-    char *direct;                    /* -direct HOST:PORT */
-    char *instance_identity;         /* -instanceIdentity, base64 of the DER SPKI */
-    struct agent_str_list protocols; /* -protocols */
-    char *tunnel;                    /* -tunnel HOST:PORT | HOST: | :PORT */
-    bool websocket;                  /* -webSocket */
+    struct agent_str_list urls;       /* -url, each normalised to end in '/' */
+    char *direct;                     /* -direct HOST:PORT */
+    char *instance_identity;          /* -instanceIdentity, base64 of the DER SPKI */
+    struct agent_str_list protocols;  /* -protocols */
+    char *tunnel;                     /* -tunnel HOST:PORT | HOST: | :PORT */
+    bool websocket;                   /* -webSocket */
     struct agent_str_list ws_headers; /* -webSocketHeader NAME=VALUE, as given */
 
     /* Who we are. */
@@ -62,15 +62,15 @@ struct agent_conf {
     bool no_keep_alive;
 
     /* HTTP and TLS. */
-    char *credentials;       /* -credentials USER:PASSWORD */
-    char *proxy_credentials; /* -proxyCredentials USER:PASSWORD */
+    char *credentials;           /* -credentials USER:PASSWORD */
+    char *proxy_credentials;     /* -proxyCredentials USER:PASSWORD */
     struct agent_str_list certs; /* -cert, PEM text (the @file form read already) */
     bool no_certificate_check;
 
     /* Ours, not agent.jar's. */
-    char *trace;       /* --trace=COMPONENT,... */
-    char *capture;     /* --capture=FILE: raw command stream for `decode` */
-    int log_level;     /* enum ag_log_level; -v raises it */
+    char *trace;   /* --trace=COMPONENT,... */
+    char *capture; /* --capture=FILE: raw command stream for `decode` */
+    int log_level; /* enum ag_log_level; -v raises it */
 
     /* AGENT_MODE_EXEC: the command to run (argv-style, NULL-terminated, owned). */
     char **exec_argv;

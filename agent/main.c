@@ -89,8 +89,7 @@ main(int argc, char **argv)
         (void)execvp(conf.exec_argv[0], conf.exec_argv);
         e = errno;
         /* Exit codes as a shell's `exec` gives them: 127 not found, 126 not runnable. */
-        (void)fprintf(stderr, "jenkins-agent: cannot run %s: %s\n", conf.exec_argv[0],
-                      strerror(e));
+        (void)fprintf(stderr, "jenkins-agent: cannot run %s: %s\n", conf.exec_argv[0], strerror(e));
         status = e == ENOENT ? 127 : 126;
         break;
     }

@@ -13,9 +13,9 @@
 #include "log.h"
 
 /* WorkDirManager.DirType names, as agent.jar puts them into its error texts. */
-#define TYPE_WORK     "working directory"
+#define TYPE_WORK "working directory"
 #define TYPE_INTERNAL "remoting internal directory"
-#define TYPE_LOGS     "Log directory"
+#define TYPE_LOGS "Log directory"
 
 static char *
 path_join(const char *a, const char *b)

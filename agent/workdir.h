@@ -23,7 +23,7 @@ struct agent_conf;
 
 /* JUL FileHandler's limits in agent.jar: 10 MiB per file, 5 files. */
 #define AGENT_WORKDIR_LOG_MAX_BYTES (10u * 1024u * 1024u)
-#define AGENT_WORKDIR_LOG_FILES     5
+#define AGENT_WORKDIR_LOG_FILES 5
 
 struct agent_workdir {
     char *work_dir;     /* owned: absolute -workDir, or NULL */
