@@ -160,6 +160,24 @@ open_log(const char *path, bool append)
     return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
 }
 
+/*
+ * The logger calls this after writing each line (under its lock, so it must not log): once a
+ * line went to the file, check the size and rotate. One fstat per INFO-or-above line.
+ */
+static void
+on_log_record(const struct ag_log_record *rec, void *arg)
+{
+    struct agent_workdir *wd = arg;
+
+    if (rec->level <= AG_LOG_INFO) {
+        if (agent_workdir_log_maybe_rotate(wd) != 0) {
+            /* Keep writing to the current file; under the logger's lock there is nowhere to
+             * report this, and the next line tries again. */
+            return;
+        }
+    }
+}
+
 int
 agent_workdir_setup(struct agent_workdir *wd, const struct agent_conf *conf, struct ag_err *err)
 {
@@ -243,6 +261,10 @@ agent_workdir_setup(struct agent_workdir *wd, const struct agent_conf *conf, str
     }
     if (wd->log_fd != -1) {
         ag_log_set_tee_fd(wd->log_fd);
+        if (wd->log_dir != NULL) {
+            ag_log_set_sink(on_log_record, wd);
+            wd->sink_set = true;
+        }
         AG_LOG_INFO("agent", "Both error and output logs will be printed to %s",
                     conf->agent_log != NULL ? wd->log_path : wd->internal_dir);
     }
@@ -291,6 +313,10 @@ agent_workdir_log_maybe_rotate(struct agent_workdir *wd)
 void
 agent_workdir_fini(struct agent_workdir *wd)
 {
+    if (wd->sink_set) {
+        ag_log_set_sink(NULL, NULL);
+        wd->sink_set = false;
+    }
     if (wd->log_fd != -1) {
         ag_log_set_tee_fd(-1);
         (void)close(wd->log_fd);

@@ -9,6 +9,11 @@
  * With -agentLog the log goes to that file instead of logs/. Without -workDir and -agentLog no
  * file is touched. Called once from main() before the event loop; not thread-safe. The struct
  * owns its paths and the log file descriptor, which it hands to ag_log_set_tee_fd().
+ *
+ * Rotation of logs/remoting.log.N runs from the logger's sink (ag_log_set_sink), which this
+ * module takes while it writes the work directory log: the struct must stay at its address
+ * until agent_workdir_fini(). A module that needs the sink too must chain to it, or log.h needs
+ * more than one sink; otherwise rotation silently stops (the log keeps growing).
  */
 #ifndef AG_AGENT_WORKDIR_H
 #define AG_AGENT_WORKDIR_H
@@ -32,6 +37,7 @@ struct agent_workdir {
     char *log_path;     /* owned: the file the log is teed into, or NULL */
     int log_fd;         /* owned: -1 when none; the logger's tee fd while set up */
     uint64_t max_bytes; /* rotate remoting.log.0 past this size (tests lower it) */
+    bool sink_set;      /* we hold the logger's sink (for rotation) */
 };
 
 /*
@@ -47,7 +53,9 @@ AG_MUST_CHECK int agent_workdir_setup(struct agent_workdir *wd, const struct age
 /*
  * Rotate the work directory log when remoting.log.0 has grown past max_bytes: .3 -> .4, ...,
  * .0 -> .1, then a fresh .0 on the same descriptor number (dup2), so the logger's tee fd stays
- * valid. Cheap (one fstat); meant to be called from a periodic timer. Returns 0 or -errno.
+ * valid. Cheap (one fstat). Called for every line written to the file (from the log sink);
+ * callable directly too, but not while the logger runs a sink on another thread.
+ * Returns 0 or -errno.
  */
 AG_MUST_CHECK int agent_workdir_log_maybe_rotate(struct agent_workdir *wd);
 
