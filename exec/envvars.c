@@ -5,6 +5,7 @@
  * variables, so inserting with memmove is cheaper than a tree and keeps iteration trivial.
  */
 #include "envvars.h"
+#include "envvars_int.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -483,6 +484,8 @@ struct order_calc {
     const char **sorted; /* owned array, borrowed strings */
     size_t nsorted;
     size_t csorted;
+    const char **order; /* owned array, borrowed strings: getOrderedVariableNames() */
+    size_t norder;
 };
 
 static int
@@ -689,118 +692,154 @@ order_run(struct order_calc *oc)
     return 0;
 }
 
+static void
+order_fini(struct order_calc *oc)
+{
+    if (oc->sets != NULL) {
+        for (size_t i = 0; i < oc->all->n; i++) {
+            for (size_t j = 0; j < oc->sets[i].n; j++) {
+                ag_free(oc->sets[i].names[j]);
+            }
+            ag_free(oc->sets[i].names);
+        }
+    }
+    ag_free(oc->sets);
+    ag_free(oc->visited);
+    ag_free(oc->path);
+    ag_free(oc->sorted);
+    ag_free(oc->order);
+}
+
+/* OverrideOrderCalculator: fill oc->order with getOrderedVariableNames(). The names are borrowed
+ * from oc and all; they live until order_fini. */
+static int
+order_compute(struct order_calc *oc, struct ag_err *err)
+{
+    const struct exec_env *all = oc->all;
+    size_t cuts = 0;
+    int rc = 0;
+
+    oc->sets = ag_calloc(all->n == 0 ? 1 : all->n, sizeof(oc->sets[0]));
+    if (oc->sets == NULL) {
+        return AG_ENOMEM;
+    }
+    /* scan(): the references of every key without '+' at index > 0, self references dropped. */
+    for (size_t i = 0; i < all->n; i++) {
+        char *ignored = NULL;
+        const char *plus = strchr(all->v[i].key, '+');
+
+        if (plus != NULL && plus != all->v[i].key) {
+            continue;
+        }
+        oc->sets[i].present = true;
+        oc->cur = &oc->sets[i];
+        rc = exec_env_replace_macro(all->v[i].value, on_resolve_trace, oc, &ignored);
+        ag_free(ignored);
+        if (rc == 0) {
+            rc = oc->scan_rc;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        (void)refset_remove(&oc->sets[i], all->v[i].key); /* absent is fine */
+    }
+    while ((rc = order_run(oc)) == 1) {
+        if (++cuts > EXEC_ENV_MAX_CYCLE_CUTS) {
+            return ag_err_set(err, AG_ELIMIT, 0, "more than %d cyclic variable references",
+                              EXEC_ENV_MAX_CYCLE_CUTS);
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    oc->order = ag_calloc(oc->nsorted + all->n + 1, sizeof(oc->order[0]));
+    if (oc->order == NULL) {
+        return AG_ENOMEM;
+    }
+    /* Keep the last appearance of each key of all (case-sensitive list, case-insensitive
+     * containsKey), in sorted order; then the X+Y keys in all's order. A key referenced with
+     * another spelling ("$path" for PATH) is a second node, so Java overrides it twice; so do we. */
+    for (size_t s = oc->nsorted; s-- > 0;) {
+        const char *k = oc->sorted[s];
+
+        if (exec_env_get(all, k) != NULL && !in_list(oc->order, oc->norder, k)) {
+            oc->order[oc->norder++] = k;
+        }
+    }
+    for (size_t a = 0, b = oc->norder; a < b / 2; a++) {
+        const char *t = oc->order[a];
+
+        oc->order[a] = oc->order[b - 1 - a];
+        oc->order[b - 1 - a] = t;
+    }
+    for (size_t i = 0; i < all->n; i++) {
+        if (!oc->sets[i].present) {
+            oc->order[oc->norder++] = all->v[i].key;
+        }
+    }
+    return 0;
+}
+
+int
+exec__env_override_order(const struct exec_env *env, const struct exec_env *all, char ***out,
+                         size_t *n, struct ag_err *err)
+{
+    struct order_calc oc = {.target = env, .all = all};
+    size_t total = 0;
+    char **arr = NULL;
+    char *p = NULL;
+    int rc = order_compute(&oc, err);
+
+    if (rc != 0) {
+        goto out;
+    }
+    total = (oc.norder + 1) * sizeof(char *);
+    for (size_t i = 0; i < oc.norder; i++) {
+        total += strlen(oc.order[i]) + 1;
+    }
+    arr = ag_malloc(total);
+    if (arr == NULL) {
+        rc = AG_ENOMEM;
+        goto out;
+    }
+    p = (char *)(arr + oc.norder + 1);
+    for (size_t i = 0; i < oc.norder; i++) {
+        size_t l = strlen(oc.order[i]) + 1;
+
+        memcpy(p, oc.order[i], l);
+        arr[i] = p;
+        p += l;
+    }
+    arr[oc.norder] = NULL;
+    *out = arr;
+    *n = oc.norder;
+out:
+    order_fini(&oc);
+    return rc;
+}
+
 int
 exec_env_override_expanding_all(struct exec_env *env, const struct exec_env *all,
                                 struct ag_err *err)
 {
     struct order_calc oc = {.target = env, .all = all};
-    const char **order = NULL;
-    size_t norder = 0;
-    size_t cuts = 0;
-    int rc = 0;
+    int rc = order_compute(&oc, err);
 
-    oc.sets = ag_calloc(all->n == 0 ? 1 : all->n, sizeof(oc.sets[0]));
-    if (oc.sets == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
-    /* scan(): the references of every key without '+', self references dropped. */
-    for (size_t i = 0; i < all->n; i++) {
-        char *ignored = NULL;
-
-        if (strchr(all->v[i].key, '+') != NULL && all->v[i].key[0] != '+') {
-            continue;
-        }
-        oc.sets[i].present = true;
-        oc.cur = &oc.sets[i];
-        rc = exec_env_replace_macro(all->v[i].value, on_resolve_trace, &oc, &ignored);
-        ag_free(ignored);
-        if (rc == 0) {
-            rc = oc.scan_rc;
-        }
-        if (rc != 0) {
-            goto out;
-        }
-        (void)refset_remove(&oc.sets[i], all->v[i].key); /* absent is fine */
-    }
-    while ((rc = order_run(&oc)) == 1) {
-        if (++cuts > EXEC_ENV_MAX_CYCLE_CUTS) {
-            rc = ag_err_set(err, AG_ELIMIT, 0, "more than %d cyclic variable references",
-                            EXEC_ENV_MAX_CYCLE_CUTS);
-            goto out;
-        }
-    }
-    if (rc != 0) {
-        goto out;
-    }
-    order = ag_calloc(oc.nsorted + 1, sizeof(order[0]));
-    if (order == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
-    /* Keep the last appearance of each key of all (case-sensitive list, case-insensitive
-     * containsKey), in sorted order; then the X+Y keys in all's order. A key referenced with
-     * another spelling ("$path" for PATH) is a second node, so Java overrides it twice; so do we. */
-    for (size_t s = oc.nsorted; s-- > 0;) {
-        const char *k = oc.sorted[s];
-
-        if (exec_env_get(all, k) != NULL && !in_list(order, norder, k)) {
-            order[norder++] = k;
-        }
-    }
-    for (size_t a = 0, b = norder; a < b / 2; a++) {
-        const char *t = order[a];
-
-        order[a] = order[b - 1 - a];
-        order[b - 1 - a] = t;
-    }
-    for (size_t i = 0; i < norder; i++) {
+    for (size_t i = 0; rc == 0 && i < oc.norder; i++) {
         char *v = NULL;
 
-        rc = exec_env_expand(env, exec_env_get(all, order[i]), &v);
+        rc = exec_env_expand(env, exec_env_get(all, oc.order[i]), &v);
         if (rc == 0) {
-            rc = exec_env_override(env, order[i], v);
+            rc = exec_env_override(env, oc.order[i], v);
         }
         ag_free(v);
-        if (rc != 0) {
-            goto out_limit;
+        if (rc == AG_ELIMIT) {
+            (void)ag_err_set(err, rc, 0,
+                             "expanding %s exceeds %u bytes per value or %u in all", oc.order[i],
+                             (unsigned)EXEC_ENV_MAX_VALUE, (unsigned)EXEC_ENV_MAX_BYTES);
         }
     }
-    for (size_t i = 0; i < all->n; i++) {
-        char *v = NULL;
-
-        if (oc.sets[i].present) {
-            continue;
-        }
-        rc = exec_env_expand(env, all->v[i].value, &v);
-        if (rc == 0) {
-            rc = exec_env_override(env, all->v[i].key, v);
-        }
-        ag_free(v);
-        if (rc != 0) {
-            goto out_limit;
-        }
-    }
-    goto out;
-out_limit:
-    if (rc == AG_ELIMIT) {
-        (void)ag_err_set(err, rc, 0, "expanded environment exceeds %u bytes per value or %u in all",
-                         (unsigned)EXEC_ENV_MAX_VALUE, (unsigned)EXEC_ENV_MAX_BYTES);
-    }
-out:
-    if (oc.sets != NULL) {
-        for (size_t i = 0; i < all->n; i++) {
-            for (size_t j = 0; j < oc.sets[i].n; j++) {
-                ag_free(oc.sets[i].names[j]);
-            }
-            ag_free(oc.sets[i].names);
-        }
-    }
-    ag_free(oc.sets);
-    ag_free(oc.visited);
-    ag_free(oc.path);
-    ag_free(oc.sorted);
-    ag_free(order);
+    order_fini(&oc);
     return rc;
 }
 
