@@ -923,6 +923,107 @@ T_TEST(test_table)
 
 static bool has_mem(const char *hay, size_t n, const char *needle);
 
+/* Every option that takes a value gives the same result as `-opt v` and as `-opt=v`. */
+T_TEST(test_both_forms)
+{
+    static const struct {
+        const char *opt;
+        const char *value;
+        const char *extra; /* an option it depends on, or NULL */
+    } v[] = {
+        {"-url", "http://other", NULL},
+        {"-tunnel", "h:1", NULL},
+        {"-secret", "abcdef12", NULL},
+        {"-name", "other", NULL},
+        {"-webSocketHeader", "A=b", "-webSocket"},
+        {"-workDir", "/w", NULL},
+        {"-noReconnectAfter", "PT1M", NULL},
+        {"-credentials", "u:p", NULL},
+        {"-jnlpCredentials", "u:p", NULL},
+        {"-proxyCredentials", "u:p", NULL},
+        {"-cert", "PEMTEXT", NULL},
+        {"-agentLog", "/a.log", NULL},
+        {"-loggingConfig", "/l.properties", NULL},
+        {"-jar-cache", "/c", NULL},
+        {"-auth", "u:p", NULL},
+        {"--trace", "conn", NULL},
+        {"--capture", "/c.bin", NULL},
+        {"-tcp", "/p", NULL},
+        {"-connectTo", "h:1", NULL},
+        {"-jnlpUrl", "http://j/x.jnlp", NULL},
+    };
+    static const struct {
+        const char *opt;
+        const char *value;
+    } direct[] = {
+        {"-direct", "h:2"},
+        {"-directConnection", "h:2"},
+        {"-instanceIdentity", "QUJD"},
+        {"-protocols", "P"},
+    };
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]) + sizeof(direct) / sizeof(direct[0]); i++) {
+        bool is_direct = i >= sizeof(v) / sizeof(v[0]);
+        size_t k = is_direct ? i - sizeof(v) / sizeof(v[0]) : i;
+        const char *opt = is_direct ? direct[k].opt : v[k].opt;
+        const char *value = is_direct ? direct[k].value : v[k].value;
+        char eq[128];
+        char dumps[2][2048];
+        char errs[2][512];
+        int rcs[2];
+
+        (void)snprintf(eq, sizeof(eq), "%s=%s", opt, value);
+        for (int form = 0; form < 2; form++) {
+            const char *args[16];
+            struct fake_argv fa;
+            struct agent_conf c;
+            struct agent_conf_err err;
+            size_t a = 0;
+
+            if (is_direct) {
+                args[a++] = "-direct";
+                args[a++] = "h:1";
+                args[a++] = "-instanceIdentity";
+                args[a++] = "QUJE";
+            } else {
+                args[a++] = "-url";
+                args[a++] = "http://j";
+            }
+            args[a++] = "-secret";
+            args[a++] = "s3cr3tvalue";
+            args[a++] = "-name";
+            args[a++] = "n";
+            if (!is_direct && v[k].extra != NULL) {
+                args[a++] = v[k].extra;
+            }
+            if (form == 0) {
+                args[a++] = opt;
+                args[a++] = value;
+            } else {
+                args[a++] = eq;
+            }
+            args[a] = NULL;
+            fake_argv_init(&fa, args);
+            rcs[form] = agent_conf_parse(&c, fa.argc, fa.argv, NULL, &err);
+            dump(&c, dumps[form], sizeof(dumps[form]));
+            (void)snprintf(errs[form], sizeof(errs[form]), "%s", rcs[form] != 0 ? err.msg : "");
+            agent_conf_fini(&c);
+        }
+        if (rcs[0] != rcs[1] || strcmp(dumps[0], dumps[1]) != 0 || strcmp(errs[0], errs[1]) != 0) {
+            (void)fprintf(
+                stderr, "%s: \"%s %s\" gives rc %d \"%s\" %s, \"%s\" gives rc %d \"%s\" %s\n", opt,
+                opt, value, rcs[0], dumps[0], errs[0], eq, rcs[1], dumps[1], errs[1]);
+            t_failed_checks++;
+        }
+        /* And the value arrived (unless the option is refused or only warns). */
+        if (rcs[0] == 0 && strstr(dumps[0], value) == NULL && strcmp(opt, "-auth") != 0 &&
+            strcmp(opt, "-noReconnectAfter") != 0 && strcmp(opt, "-cert") != 0) {
+            (void)fprintf(stderr, "%s: value missing from \"%s\"\n", opt, dumps[0]);
+            t_failed_checks++;
+        }
+    }
+}
+
 T_TEST(test_scrub_forms)
 {
     static const char *const forms[][8] = {
@@ -1290,5 +1391,5 @@ T_TEST(test_setup)
 
 /* test_secret_not_logged runs first: the logger keeps at most 8 secrets for the process. */
 T_MAIN(T_CASE(test_setup), T_CASE(test_secret_not_logged), T_CASE(test_table),
-       T_CASE(test_scrub_forms), T_CASE(test_scrub_real_process), T_CASE(test_durations),
-       T_CASE(test_usage_lists_every_option), T_CASE(test_alloc_failures))
+       T_CASE(test_both_forms), T_CASE(test_scrub_forms), T_CASE(test_scrub_real_process),
+       T_CASE(test_durations), T_CASE(test_usage_lists_every_option), T_CASE(test_alloc_failures))
