@@ -215,7 +215,6 @@ agent_workdir_setup(struct agent_workdir *wd, const struct agent_conf *conf, str
         if (rc != 0) {
             return rc;
         }
-        AG_LOG_INFO("agent", "Using %s as a remoting work directory", wd->internal_dir);
     }
 
     if (conf->agent_log != NULL) {
@@ -265,6 +264,12 @@ agent_workdir_setup(struct agent_workdir *wd, const struct agent_conf *conf, str
             ag_log_set_sink(on_log_record, wd);
             wd->sink_set = true;
         }
+    }
+    /* Logged once the file is open, so the file starts with it as agent.jar's does. */
+    if (wd->internal_dir != NULL) {
+        AG_LOG_INFO("agent", "Using %s as a remoting work directory", wd->internal_dir);
+    }
+    if (wd->log_fd != -1) {
         AG_LOG_INFO("agent", "Both error and output logs will be printed to %s",
                     conf->agent_log != NULL ? wd->log_path : wd->internal_dir);
     }

@@ -129,6 +129,8 @@ T_TEST(test_creates_layout_and_tees_log)
     log = slurp(ROOT "/a/b/remoting/logs/remoting.log.0");
     T_CHECK(log != NULL);
     if (log != NULL) {
+        T_CHECK(strstr(log, "INFO: Using " ROOT "/a/b/remoting as a remoting work directory\n") !=
+                NULL);
         T_CHECK(strstr(log, "INFO: Both error and output logs will be printed to " ROOT
                             "/a/b/remoting\n") != NULL);
         T_CHECK(strstr(log, "INFO: an info line") != NULL);
