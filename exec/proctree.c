@@ -420,7 +420,9 @@ scan(struct job *j, bool signal)
         } else {
             len = -ENAMETOOLONG;
         }
-        if (len < 0) {
+        if (len == -ESRCH) {
+            /* Kernel threads answer ESRCH: no environment at all, so no match. */
+        } else if (len < 0) {
             note_unreadable(j, s[n].pid, (int)-len);
         } else if (s[n].pid != self && model_matches(&j->m, env, (size_t)len)) {
             s[n].matched = true;
