@@ -415,6 +415,9 @@ add_shell_words(struct pstate *ps, struct cvec *cv, const char *s)
         while (i < len && is_ifs(s[i])) {
             i++;
         }
+        if (i < len && s[i] == '#') {
+            break; /* an unquoted '#' starting a word begins a comment, as in bash */
+        }
         while (i < len && !is_ifs(s[i])) {
             char c = s[i++];
 

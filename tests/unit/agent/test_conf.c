@@ -821,6 +821,8 @@ static const struct ccase cases[] = {
      0,
      "url=http://j:8080/ tunnel=$(echo h):1 name=n secret=s3cr3tvalue",
      NULL},
+    {"REMOTING_OPTS comment", {BASE, NULL}, {"REMOTING_OPTS=-tunnel a#b # -bogus", NULL}, 0,
+     "url=http://j:8080/ tunnel=a#b name=n secret=s3cr3tvalue", NULL},
     {"REMOTING_OPTS unterminated",
      {BASE, NULL},
      {"REMOTING_OPTS=-tunnel 'x", NULL},
