@@ -349,7 +349,8 @@ const struct jos_class_info *jos_class_table(size_t *n);
  * Builder (jos_enc.c): make values in a message to encode them. Errors are sticky: the first
  * failure is kept in m->build_err / m->build_detail, the functions return NULL (constructors) or
  * the error (setters), and jos_msg_encode fails with it, so a caller may chain calls and check
- * once. Strings are copied into the arena; class descriptors come from the class table (unknown
+ * once: the setters' results may be ignored (they are not AG_MUST_CHECK for that reason).
+ * Strings are copied into the arena; class descriptors come from the class table (unknown
  * class: AG_EUSAGE "class X is not in the class table").
  */
 
@@ -369,7 +370,7 @@ struct jos_val *jos_new_prim_array(struct jos_msg *m, const char *array_class, c
 struct jos_val *jos_new_bytes(struct jos_msg *m, const void *p, size_t len, bool borrow);
 /* An object array of array_class ("[Ljava.lang.String;") with len null elements. */
 struct jos_val *jos_new_obj_array(struct jos_msg *m, const char *array_class, uint32_t len);
-AG_MUST_CHECK int jos_array_set(struct jos_msg *m, struct jos_val *arr, uint32_t i,
+int jos_array_set(struct jos_msg *m, struct jos_val *arr, uint32_t i,
                                 struct jos_val *v);
 /* An enum constant. */
 struct jos_val *jos_new_enum(struct jos_msg *m, const char *enum_class, const char *constant);
@@ -380,26 +381,26 @@ struct jos_val *jos_new_proxy(struct jos_msg *m, const char *const *ifaces, uint
 
 /* Setters by field name, searching from the most-derived class up; the value must match the
  * field's type (set_int: I; set_long: J; set_bool: Z; set_prim: any primitive; set_obj: L/[). */
-AG_MUST_CHECK int jos_set_int(struct jos_msg *m, struct jos_val *obj, const char *field,
+int jos_set_int(struct jos_msg *m, struct jos_val *obj, const char *field,
                               int32_t v);
-AG_MUST_CHECK int jos_set_long(struct jos_msg *m, struct jos_val *obj, const char *field,
+int jos_set_long(struct jos_msg *m, struct jos_val *obj, const char *field,
                                int64_t v);
-AG_MUST_CHECK int jos_set_bool(struct jos_msg *m, struct jos_val *obj, const char *field, bool v);
-AG_MUST_CHECK int jos_set_prim(struct jos_msg *m, struct jos_val *obj, const char *field,
+int jos_set_bool(struct jos_msg *m, struct jos_val *obj, const char *field, bool v);
+int jos_set_prim(struct jos_msg *m, struct jos_val *obj, const char *field,
                                int64_t v);
-AG_MUST_CHECK int jos_set_obj(struct jos_msg *m, struct jos_val *obj, const char *field,
+int jos_set_obj(struct jos_msg *m, struct jos_val *obj, const char *field,
                               struct jos_val *v);
-AG_MUST_CHECK int jos_set_string(struct jos_msg *m, struct jos_val *obj, const char *field,
+int jos_set_string(struct jos_msg *m, struct jos_val *obj, const char *field,
                                  const char *s);
 /* Custom data of class_name (NULL = most-derived) in obj, appended in order. Block bytes are cut
  * into records of at most JOS_MAX_BLOCK bytes like Java's BlockDataOutputStream; consecutive
  * jos_custom_block calls continue the same logical block. v NULL writes TC_NULL. */
-AG_MUST_CHECK int jos_custom_block(struct jos_msg *m, struct jos_val *obj, const char *class_name,
+int jos_custom_block(struct jos_msg *m, struct jos_val *obj, const char *class_name,
                                    const void *p, size_t n);
-AG_MUST_CHECK int jos_custom_obj(struct jos_msg *m, struct jos_val *obj, const char *class_name,
+int jos_custom_obj(struct jos_msg *m, struct jos_val *obj, const char *class_name,
                                  struct jos_val *v);
 /* Append a top-level item (object, NULL, a block via jos_new_block, a reset) to m->top. */
-AG_MUST_CHECK int jos_msg_add(struct jos_msg *m, struct jos_val *v);
+int jos_msg_add(struct jos_msg *m, struct jos_val *v);
 struct jos_val *jos_new_block(struct jos_msg *m, const void *p, size_t n);
 struct jos_val *jos_new_reset(struct jos_msg *m);
 
