@@ -467,7 +467,13 @@ public final class Channel implements Closeable {
             } catch (InterruptedException e) {
                 log("request " + r.id + " cancelled");
             } catch (Exception e) {
-                if (!terminated.isDone()) {
+                boolean closing;
+                synchronized (sendLock) {
+                    closing = closeSent;
+                }
+                if (closing || terminated.isDone()) {
+                    log("note: " + describe(r) + " not answered, the channel is closing");
+                } else {
                     problem("could not answer " + describe(r) + ": " + e);
                 }
             } finally {

@@ -50,6 +50,9 @@ final class FakeAgent implements Runnable {
     /** The controller's class-loader oid from its first UserRequest (channel.md 4.7 option A). */
     private int controllerLoaderOid;
 
+    /** Whether to send requests of our own after the first ping (channel checks only). */
+    volatile boolean sendOwn;
+
     FakeAgent(LoopbackLink link, Mode mode) {
         this.link = link;
         this.mode = mode;
@@ -200,7 +203,7 @@ final class FakeAgent implements Runnable {
         });
         if (callable instanceof PingThread.Ping) {
             send(new Response(ur.id, 0, new UserRequest.NormalResponse(payload(null)), null));
-            if (mode == Mode.STREAMS && ownRequests.isEmpty() && nextRequestId == 1000) {
+            if (sendOwn && ownRequests.isEmpty() && nextRequestId == 1000) {
                 sendOwnRequests();
             }
             return;

@@ -64,6 +64,7 @@ public final class SelfTest {
         String m = String.format(" (capability 0x%03X)", cap);
         LoopbackLink[] pair = LoopbackLink.pair(cap, WireContext.JAVA_DEFAULT);
         FakeAgent fake = new FakeAgent(pair[1], FakeAgent.Mode.STREAMS);
+        fake.sendOwn = true;
         Thread agent = new Thread(fake, "fake-agent");
         agent.setDaemon(true);
         agent.start();
