@@ -1,0 +1,1639 @@
+/*
+ * ws.c: the WebSocket transport over libwebsockets, with lws as a guest on our libuv loop.
+ * See ws.h for the contract and docs/internals/ws.md for the wiring.
+ */
+#include "ws.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "capability.h"
+#include "chunk.h"
+#include "err.h"
+#include "link.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+#include "version.h"
+
+#define WS_LOG "ws"
+#define WS_PROTOCOL_NAME "jenkins-agent"
+#define WS_MAX_HEADERS 64
+#define WS_MAX_HEADER_BYTES 8192      /* one header line we add */
+#define WS_SERV_BUF 32768             /* lws per-thread buffer: our request headers fit in it */
+#define WS_RX_PENDING_MAX (4u << 20)  /* bytes held while the channel has paused reading */
+#define WS_REAP_POLL_MS 2
+#define WS_REAP_MAX_TICKS 5000
+/* lws 4.x's private LWS_WRITE_CLOSE (lib/roles/ws/private-lib-roles-ws.h): lws_write() frames
+ * and masks it as a close frame. Public headers only say "use lws_close_reason()"; see
+ * ws_on_writeable for why we cannot. */
+#define WS_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)        /* 10 s: lws must have closed its handles by then */
+
+enum ws_kind {
+    WS_KIND_UPGRADE = 1,
+    WS_KIND_PREFLIGHT = 2,
+};
+
+enum ws_state {
+    WS_RESOLVING = 0, /* uv_getaddrinfo in flight */
+    WS_CONNECTING = 1, /* lws client connection under way */
+    WS_OPEN = 2,       /* 101 received, link usable */
+    WS_CLOSED = 3,     /* link closed (on_closed fired) or connect failed (callback fired) */
+};
+
+struct ws_hdr {
+    char *name;  /* owned */
+    char *value; /* owned */
+};
+
+/* What the upgrade and the pre-flight share: a context, a resolver and a deadline. */
+struct ws_conn {
+    enum ws_kind kind;
+    enum ws_state state;
+    uv_loop_t *loop;            /* borrowed: outlives us */
+    struct lws_context *ctx;    /* owned; handed to a reaper by ws_conn_release */
+    SSL_CTX *ssl_ctx;           /* owned (NULL for http://); freed after ctx */
+    struct lws *wsi;            /* lws's, NULL once lws destroyed it */
+    uv_timer_t timer;           /* deadline while connecting, then rx resume */
+    uv_getaddrinfo_t gai;
+    bool gai_busy;
+    bool freed;                 /* _free called; memory released from close callbacks */
+    unsigned handles_open;      /* timer + gai: memory is freed when this reaches 0 */
+    bool insecure;
+    struct proto_ws_url url;
+    char *host_hdr;             /* owned: Host value (host[:port], or the user's override) */
+    char *origin_hdr;           /* owned: Origin value */
+    char *path;                 /* owned: request path */
+    char why[224];              /* failure text for the callback */
+};
+
+struct proto_ws {
+    struct ws_conn c; /* first: lws user pointers point here */
+    struct proto_link link;
+    proto_ws_connect_cb cb;
+    void *cb_arg;
+    uint64_t our_capability;
+    char *our_version; /* owned */
+    char *name;        /* owned, for log lines */
+    struct ws_hdr hdrs[WS_MAX_HEADERS]; /* owned: what we append to the request */
+    size_t n_hdrs;
+    int http_status;
+    bool fatal;
+    int fail_code;       /* set before rejecting the handshake or failing the link */
+    char *cookie;        /* owned: Connection-Cookie of the 101 */
+    char *min_version;   /* owned: X-Remoting-Minimum-Version of the 101 */
+
+    /* Write side: one message per chunk, each with LWS_PRE bytes of headroom. */
+    struct ws_msg *q_head, *q_tail; /* owned */
+    bool over_high;      /* queued went past high_water; on_drain due below the low mark */
+    bool close_requested;
+    bool close_sent; /* our close frame is out; waiting for the echo */
+
+    /* Read side. */
+    struct proto_chunk_dec dec;
+    bool dec_init;
+    bool paused;
+    struct ag_buf rx_pending; /* bytes received while paused, fed on resume */
+    bool rx_blocked;          /* we told lws to stop reading */
+    int close_code;           /* the controller's close frame status, 0 if none */
+    char close_reason[64];
+    bool warned_text;
+};
+
+struct proto_ws_preflight {
+    struct ws_conn c; /* first */
+    proto_ws_preflight_cb cb;
+    void *cb_arg;
+};
+
+struct ws_msg {
+    struct ws_msg *next;
+    size_t len; /* bytes after LWS_PRE: 2-byte header + payload */
+    size_t payload;
+    uint8_t data[]; /* LWS_PRE headroom, then the message */
+};
+
+/* Keeps a context alive until lws has closed its uv handles, then destroys it. */
+struct ws_reaper {
+    uv_timer_t timer;
+    struct lws_context *ctx; /* owned */
+    SSL_CTX *ssl_ctx;        /* owned */
+    bool started;
+    unsigned ticks;
+};
+
+static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
+
+static const struct lws_protocols s_protocols[] = {
+    {WS_PROTOCOL_NAME, on_lws, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers                                                                             */
+
+static void
+on_lws_log(int level, const char *line)
+{
+    char buf[256];
+    size_t n = strlen(line);
+
+    /* lws lines end in '\n'; ours do not. */
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+        n--;
+    }
+    if (n >= sizeof(buf)) {
+        n = sizeof(buf) - 1;
+    }
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    if (level & (LLL_ERR | LLL_WARN)) {
+        AG_LOG_DEBUG(WS_LOG, "lws: %s", buf);
+    } else {
+        AG_TRACE(AG_TRACE_WS, "lws: %s", buf);
+    }
+}
+
+/* lws's log hook is process-wide; this is logger configuration, set before the first context. */
+static void
+ws_log_setup(void)
+{
+    int levels = LLL_ERR | LLL_WARN;
+
+    if (ag_log_trace_on(AG_TRACE_WS)) {
+        levels |= LLL_NOTICE | LLL_INFO;
+    }
+    lws_set_log_level(levels, on_lws_log);
+}
+
+/* Format a message; truncation only shortens the text, which is fine for messages. */
+static void textf(char *dst, size_t size, const char *fmt, ...) AG_PRINTF(3, 4);
+static void
+textf(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(dst, size, fmt, ap); /* always NUL-terminates (size > 0) */
+    va_end(ap);
+}
+
+static bool
+has_ctl(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+valid_header_name(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == ':') {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+proto_ws_parse_url(const char *base_url, struct proto_ws_url *u)
+{
+    const char *p = base_url;
+    const char *host;
+    const char *host_end;
+    const char *slash;
+    size_t hl;
+    uint64_t port = 0;
+
+    memset(u, 0, sizeof(*u));
+    if (strncasecmp(p, "https://", 8) == 0) {
+        u->tls = true;
+        p += 8;
+    } else if (strncasecmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else {
+        return AG_EUSAGE;
+    }
+    slash = strchr(p, '/');
+    if (slash == NULL) {
+        slash = p + strlen(p);
+    }
+    if (*p == '[') {
+        /* IPv6 literal */
+        host = p + 1;
+        host_end = memchr(host, ']', (size_t)(slash - host));
+        if (host_end == NULL) {
+            return AG_EUSAGE;
+        }
+        p = host_end + 1;
+    } else {
+        host = p;
+        host_end = p;
+        while (host_end < slash && *host_end != ':') {
+            host_end++;
+        }
+        p = host_end;
+    }
+    hl = (size_t)(host_end - host);
+    if (hl == 0 || hl >= sizeof(u->host) || memchr(host, '@', hl) != NULL) {
+        return AG_EUSAGE;
+    }
+    memcpy(u->host, host, hl);
+    u->host[hl] = '\0';
+    if (p < slash && *p == ':') {
+        p++;
+        if (ag_parse_u64(p, (size_t)(slash - p), 65535, &port) != 0 || port == 0) {
+            return AG_EUSAGE;
+        }
+        u->port = (uint16_t)port;
+    } else if (p != slash) {
+        return AG_EUSAGE;
+    } else {
+        u->port = u->tls ? 443 : 80;
+    }
+    if (*slash == '\0') {
+        u->path[0] = '/';
+        u->path[1] = '\0';
+    } else {
+        size_t pl = strlen(slash);
+        bool add = slash[pl - 1] != '/';
+
+        if (pl + (add ? 1 : 0) >= sizeof(u->path) || has_ctl(slash) || strchr(slash, ' ')) {
+            return AG_EUSAGE;
+        }
+        memcpy(u->path, slash, pl);
+        if (add) {
+            u->path[pl++] = '/';
+        }
+        u->path[pl] = '\0';
+    }
+    return 0;
+}
+
+/* Parse the leading decimal run of s into *v (saturating); returns the digits read. */
+static size_t
+lead_number(const char *s, uint64_t *v)
+{
+    size_t i = 0;
+
+    *v = 0;
+    while (s[i] >= '0' && s[i] <= '9') {
+        unsigned d = (unsigned)(s[i] - '0');
+        *v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
+        i++;
+    }
+    return i;
+}
+
+bool
+proto_ws_version_older(const char *have, const char *min)
+{
+    uint64_t a = 0;
+    uint64_t b = 0;
+    size_t na = lead_number(have, &a);
+    size_t nb = lead_number(min, &b);
+
+    /* Versions are <commit count>.v<hash>: the counts decide (transport.md 8.3). Equal counts
+     * or another format: not known to be older, and an unknown format must not lock the agent
+     * out. */
+    if (na == 0 || nb == 0) {
+        return false;
+    }
+    return a < b;
+}
+
+int
+proto_ws_check_101(const char *cap, size_t cap_len, const char *min_version, size_t min_len,
+                   const char *cookie, size_t cookie_len, const char *our_version,
+                   struct proto_ws_101 *out, struct ag_err *err)
+{
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    out->peer_capability = PROTO_CAPABILITY_DEFAULT;
+    if (cap == NULL) {
+        out->cap_note = "Did not receive X-Remoting-Capability header";
+    } else {
+        struct ag_err cerr = {0};
+        uint64_t mask = 0;
+
+        if (proto_capability_parse(cap, cap_len, &mask, &cerr) == 0) {
+            out->peer_capability = mask;
+        } else {
+            out->cap_note = "Cannot parse X-Remoting-Capability header; assuming the default";
+        }
+    }
+    if (cookie != NULL && cookie_len > 0 && cookie_len <= PROTO_WS_MAX_COOKIE) {
+        out->cookie_ok = true;
+        for (i = 0; i < cookie_len; i++) {
+            unsigned char ch = (unsigned char)cookie[i];
+            if (ch <= 0x20 || ch >= 0x7f) {
+                out->cookie_ok = false;
+                break;
+            }
+        }
+        if (out->cookie_ok) {
+            memcpy(out->cookie, cookie, cookie_len);
+            out->cookie[cookie_len] = '\0';
+        }
+    }
+    if (min_version != NULL) {
+        size_t n = min_len;
+
+        /* Trim surrounding spaces; keep only printable ASCII. */
+        while (n > 0 && min_version[0] == ' ') {
+            min_version++;
+            n--;
+        }
+        while (n > 0 && min_version[n - 1] == ' ') {
+            n--;
+        }
+        if (n > PROTO_WS_MAX_VERSION) {
+            n = PROTO_WS_MAX_VERSION;
+        }
+        for (i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)min_version[i];
+            out->min_version[i] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
+        }
+        out->min_version[n] = '\0';
+        out->has_min_version = n > 0;
+        if (out->has_min_version &&
+            proto_ws_version_older(our_version != NULL ? our_version : AG_REMOTING_VERSION,
+                                   out->min_version)) {
+            return ag_err_set(err, AG_EREFUSED, 0, "Agent version %s or newer is required.",
+                              out->min_version);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Context lifetime                                                                          */
+
+static void
+on_reaper_closed(uv_handle_t *h)
+{
+    struct ws_reaper *r = AG_CONTAINER_OF(h, struct ws_reaper, timer);
+
+    ag_free(r);
+}
+
+struct ws_walk {
+    void *ctx;
+    bool found;
+};
+
+static void
+on_walk(uv_handle_t *h, void *arg)
+{
+    struct ws_walk *w = arg;
+
+    if (h->data == w->ctx) {
+        w->found = true;
+    }
+}
+
+/*
+ * lws 4.1 with a foreign loop tears a context down in two calls: the first closes every wsi
+ * and then its static uv handles (idle, timer), whose data pointer is the context; once they
+ * are gone from the loop, a second lws_context_destroy() frees the context. Nothing in the
+ * public API reports that moment, so we poll the loop's handle list.
+ */
+static void
+on_reaper_tick(uv_timer_t *t)
+{
+    struct ws_reaper *r = AG_CONTAINER_OF(t, struct ws_reaper, timer);
+    struct ws_walk w = {r->ctx, false};
+
+    if (!r->started) {
+        r->started = true;
+        lws_context_destroy(r->ctx);
+        return;
+    }
+    uv_walk(t->loop, on_walk, &w);
+    if (w.found && ++r->ticks < WS_REAP_MAX_TICKS) {
+        return;
+    }
+    if (w.found) {
+        /* Leaking beats freeing a context whose handles the loop still holds. */
+        AG_LOG_WARN(WS_LOG, "libwebsockets did not release its event loop handles; leaking a "
+                            "context");
+    } else {
+        lws_context_destroy(r->ctx);
+        SSL_CTX_free(r->ssl_ctx);
+    }
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, on_reaper_closed);
+}
+
+static void
+ws_reap(uv_loop_t *loop, struct lws_context *ctx, SSL_CTX *ssl_ctx)
+{
+    struct ws_reaper *r;
+
+    if (ctx == NULL) {
+        SSL_CTX_free(ssl_ctx);
+        return;
+    }
+    r = ag_calloc(1, sizeof(*r));
+    if (r == NULL) {
+        /* Cannot defer; destroying now is still safe from outside lws callbacks, and leaking
+         * the remainder is the lesser harm. */
+        AG_LOG_WARN(WS_LOG, "out of memory while closing a WebSocket context; leaking it");
+        return;
+    }
+    r->ctx = ctx;
+    r->ssl_ctx = ssl_ctx;
+    (void)uv_timer_init(loop, &r->timer); /* cannot fail for a valid loop */
+    (void)uv_timer_start(&r->timer, on_reaper_tick, 0, WS_REAP_POLL_MS);
+}
+
+static void
+ws_conn_maybe_free(struct ws_conn *c);
+
+static void
+on_conn_timer_closed(uv_handle_t *h)
+{
+    struct ws_conn *c = AG_CONTAINER_OF(h, struct ws_conn, timer);
+
+    c->handles_open--;
+    ws_conn_maybe_free(c);
+}
+
+static void
+ws_free_memory(struct ws_conn *c)
+{
+    size_t i;
+
+    ag_free(c->host_hdr);
+    ag_free(c->origin_hdr);
+    ag_free(c->path);
+    if (c->kind == WS_KIND_UPGRADE) {
+        struct proto_ws *ws = (struct proto_ws *)c;
+        struct ws_msg *m = ws->q_head;
+
+        while (m != NULL) {
+            struct ws_msg *next = m->next;
+            ag_free(m);
+            m = next;
+        }
+        for (i = 0; i < ws->n_hdrs; i++) {
+            ag_free(ws->hdrs[i].name);
+            ag_free(ws->hdrs[i].value);
+        }
+        if (ws->dec_init) {
+            proto_chunk_dec_fini(&ws->dec);
+        }
+        ag_buf_fini(&ws->rx_pending);
+        ag_free(ws->cookie);
+        ag_free(ws->min_version);
+        ag_free(ws->our_version);
+        ag_free(ws->name);
+    }
+    ag_free(c);
+}
+
+static void
+ws_conn_maybe_free(struct ws_conn *c)
+{
+    if (c->freed && c->handles_open == 0 && !c->gai_busy) {
+        ws_free_memory(c);
+    }
+}
+
+/* Detach from lws and hand the context to a reaper; memory goes once our handles closed. */
+static void
+ws_conn_release(struct ws_conn *c)
+{
+    if (c->freed) {
+        return;
+    }
+    c->freed = true;
+    if (c->wsi != NULL) {
+        /* Later callbacks for this wsi (close, destroy) then carry no user pointer. */
+        lws_set_wsi_user(c->wsi, NULL);
+        c->wsi = NULL;
+    }
+    if (c->gai_busy) {
+        (void)uv_cancel((uv_req_t *)&c->gai); /* the callback still runs, with UV_ECANCELED */
+    }
+    ws_reap(c->loop, c->ctx, c->ssl_ctx);
+    c->ctx = NULL;
+    c->ssl_ctx = NULL;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_conn_timer_closed);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res);
+static void on_deadline(uv_timer_t *t);
+
+/* The parts of connect and preflight that are the same: URL, TLS, context, resolver. */
+static int
+ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *p,
+              const char *suffix, const char *host_override, const char *origin_override)
+{
+    struct lws_context_creation_info info;
+    void *loops[1];
+    struct ag_err err = {0};
+    char hostport[300];
+    size_t pl;
+    struct addrinfo hints;
+    int rc;
+
+    c->loop = loop;
+    rc = proto_ws_parse_url(p->base_url, &c->url);
+    if (rc != 0) {
+        AG_LOG_SEVERE(WS_LOG, "not an http(s) URL: %s", p->base_url);
+        return rc;
+    }
+    if (strchr(c->url.host, ':') != NULL) {
+        rc = ag_snprintf(hostport, sizeof(hostport), "[%s]", c->url.host);
+    } else {
+        rc = ag_snprintf(hostport, sizeof(hostport), "%s", c->url.host);
+    }
+    if (rc == 0 && c->url.port != (c->url.tls ? 443 : 80)) {
+        size_t hl = strlen(hostport);
+        rc = ag_snprintf(hostport + hl, sizeof(hostport) - hl, ":%u", (unsigned)c->url.port);
+    }
+    if (rc != 0) {
+        return AG_EUSAGE;
+    }
+    c->host_hdr = ag_strdup(host_override != NULL ? host_override : hostport);
+    c->origin_hdr = ag_strdup(origin_override != NULL ? origin_override : c->host_hdr == NULL
+                                                                             ? hostport
+                                                                             : c->host_hdr);
+    pl = strlen(c->url.path) + strlen(suffix) + 1;
+    c->path = ag_malloc(pl);
+    if (c->host_hdr == NULL || c->origin_hdr == NULL || c->path == NULL) {
+        return AG_ENOMEM;
+    }
+    rc = ag_snprintf(c->path, pl, "%s%s", c->url.path, suffix);
+    if (rc != 0) {
+        return AG_EINTERNAL;
+    }
+    c->insecure = p->insecure;
+    if (c->url.tls) {
+        rc = proto_tls_ctx_new_https(p->ca_pems, p->n_ca_pems, p->insecure, &c->ssl_ctx, &err);
+        if (rc != 0) {
+            AG_LOG_SEVERE(WS_LOG, "%s", err.msg);
+            return rc;
+        }
+    }
+
+    ws_log_setup();
+    memset(&info, 0, sizeof(info));
+    loops[0] = loop;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = s_protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                   LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    info.foreign_loops = loops;
+    info.provided_client_ssl_ctx = c->ssl_ctx;
+    info.pt_serv_buf_size = WS_SERV_BUF;
+    info.fd_limit_per_thread = 16;
+    info.timeout_secs = PROTO_WS_CONNECT_TIMEOUT_MS / 1000;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    c->ctx = lws_create_context(&info);
+    if (c->ctx == NULL) {
+        AG_LOG_SEVERE(WS_LOG, "cannot create a libwebsockets context on our libuv loop (is the "
+                              "libwebsockets-evlib_uv plugin installed?)");
+        return AG_EINTERNAL;
+    }
+
+    (void)uv_timer_init(loop, &c->timer);
+    c->handles_open++;
+    rc = uv_timer_start(&c->timer, on_deadline, PROTO_WS_CONNECT_TIMEOUT_MS, 0);
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    c->state = WS_RESOLVING;
+    rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->url.host, NULL, &hints);
+    if (rc != 0) {
+        return rc;
+    }
+    c->gai_busy = true;
+    return 0;
+}
+
+/* A start that failed part way: undo what ws_conn_start did. */
+static void
+ws_conn_abort(struct ws_conn *c)
+{
+    if (c->handles_open == 0 && !c->gai_busy) {
+        if (c->ctx != NULL) {
+            /* No wsi yet and we are outside lws callbacks: still, let the reaper run it. */
+            ws_reap(c->loop, c->ctx, c->ssl_ctx);
+        } else {
+            SSL_CTX_free(c->ssl_ctx);
+        }
+        c->ctx = NULL;
+        c->ssl_ctx = NULL;
+        ws_free_memory(c);
+        return;
+    }
+    ws_conn_release(c);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reporting connect results                                                                 */
+
+static void
+ws_connect_done(struct proto_ws *ws, int status, const char *why)
+{
+    if (ws->c.state == WS_CLOSED || ws->c.state == WS_OPEN) {
+        return;
+    }
+    uv_timer_stop(&ws->c.timer);
+    ws->c.state = status == 0 ? WS_OPEN : WS_CLOSED;
+    if (ws->cb != NULL) {
+        ws->cb(ws, status, why, ws->cb_arg);
+    }
+}
+
+static void
+preflight_done(struct proto_ws_preflight *pf, int status, const char *why)
+{
+    if (pf->c.state == WS_CLOSED) {
+        return;
+    }
+    uv_timer_stop(&pf->c.timer);
+    pf->c.state = WS_CLOSED;
+    if (pf->cb != NULL) {
+        pf->cb(pf, status, why, pf->cb_arg);
+    }
+}
+
+static void
+conn_fail(struct ws_conn *c, int status, const char *why)
+{
+    if (c->kind == WS_KIND_UPGRADE) {
+        ws_connect_done((struct proto_ws *)c, status, why);
+    } else {
+        preflight_done((struct proto_ws_preflight *)c, status, why);
+    }
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+    struct ws_conn *c = AG_CONTAINER_OF(t, struct ws_conn, timer);
+    char why[96];
+
+    if (c->state != WS_RESOLVING && c->state != WS_CONNECTING) {
+        return;
+    }
+    textf(why, sizeof(why), "no answer from %s within %d seconds", c->host_hdr,
+                      PROTO_WS_CONNECT_TIMEOUT_MS / 1000);
+    /* The owner frees us, which kills the connection attempt with the context. */
+    conn_fail(c, AG_ETIMEDOUT, why);
+}
+
+/* One line that says what to fix, per HTTP status of a refused upgrade (section 5.1 step 4). */
+static const char *
+upgrade_hint(int status)
+{
+    switch (status) {
+    case 400:
+        return "the controller rejected the agent: unknown node name, the node is not an "
+               "inbound agent, or it is already connected (check the agent name and the "
+               "controller's log)";
+    case 401:
+        return "authentication required: a reverse proxy in front of Jenkins wants "
+               "credentials (add them with -webSocketHeader)";
+    case 403:
+        return "wrong secret for this agent name (check -secret / JENKINS_SECRET)";
+    case 404:
+        return "no WebSocket endpoint at this URL: WebSocket is not enabled on the controller "
+               "(or its container), or -url does not point at Jenkins";
+    case 405:
+        return "the server does not accept this request at this URL (check -url)";
+    case 407:
+        return "proxy authentication required";
+    case 500:
+        return "the controller failed while accepting the agent (a malformed "
+               "Connection-Cookie or capability?); see the controller's log";
+    case 502:
+    case 503:
+    case 504:
+        return "the controller or a proxy in front of it is not available (starting up?)";
+    default:
+        break;
+    }
+    if (status >= 300 && status < 400) {
+        return "the controller redirected the WebSocket request (check -url: scheme, host and "
+               "context path)";
+    }
+    return "unexpected response to the WebSocket upgrade";
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Link: write side                                                                          */
+
+static void
+ws_link_fail(struct proto_ws *ws, int code, const char *why)
+{
+    if (ws->fail_code == 0) {
+        ws->fail_code = code;
+        textf(ws->c.why, sizeof(ws->c.why), "%s", why);
+    }
+}
+
+static int
+ws_link_send(struct proto_link *link, struct ag_iov cmd)
+{
+    struct proto_ws *ws = AG_CONTAINER_OF(link, struct proto_ws, link);
+    size_t off = 0;
+    size_t total = 0;
+    struct ws_msg *head = NULL;
+    struct ws_msg *tail = NULL;
+
+    if (ws->c.state != WS_OPEN || ws->close_requested || ws->fail_code != 0 ||
+        ws->c.wsi == NULL) {
+        return AG_ECLOSED;
+    }
+    if (cmd.len == 0) {
+        return AG_EINTERNAL;
+    }
+    if (!ag_size_add(ws->link.queued, cmd.len, &total) || total > PROTO_WS_MAX_QUEUED) {
+        return AG_ELIMIT;
+    }
+    /* Section 5.2: one chunk per binary message, at most 8192 payload bytes each. */
+    while (off < cmd.len) {
+        size_t n = cmd.len - off;
+        bool more;
+        struct ws_msg *m;
+
+        if (n > PROTO_CHUNK_SEND_LEN) {
+            n = PROTO_CHUNK_SEND_LEN;
+        }
+        more = off + n < cmd.len;
+        m = ag_malloc(sizeof(*m) + LWS_PRE + 2 + n);
+        if (m == NULL) {
+            while (head != NULL) {
+                struct ws_msg *next = head->next;
+                ag_free(head);
+                head = next;
+            }
+            return AG_ENOMEM;
+        }
+        m->next = NULL;
+        m->len = 2 + n;
+        m->payload = n;
+        m->data[LWS_PRE] = (uint8_t)((more ? 0x80u : 0u) | (unsigned)(n >> 8));
+        m->data[LWS_PRE + 1] = (uint8_t)(n & 0xffu);
+        memcpy(m->data + LWS_PRE + 2, cmd.base + off, n);
+        if (tail == NULL) {
+            head = m;
+        } else {
+            tail->next = m;
+        }
+        tail = m;
+        off += n;
+    }
+    if (ws->q_tail == NULL) {
+        ws->q_head = head;
+    } else {
+        ws->q_tail->next = head;
+    }
+    ws->q_tail = tail;
+    ws->link.queued = total;
+    if (total > ws->link.high_water) {
+        ws->over_high = true;
+    }
+    AG_TRACE(AG_TRACE_WS, "queued a command of %zu bytes (%zu queued)", cmd.len, total);
+    lws_callback_on_writable(ws->c.wsi);
+    return 0;
+}
+
+/* LWS_CALLBACK_CLIENT_WRITEABLE: one message per call, as lws wants. Returns -1 to close. */
+static int
+ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
+{
+    struct ws_msg *m = ws->q_head;
+    int n;
+
+    if (ws->fail_code != 0) {
+        return -1;
+    }
+    if (m != NULL) {
+        n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+        if (n < 0) {
+            ws_link_fail(ws, AG_ECLOSED, "write to the controller failed");
+            return -1;
+        }
+        ws->q_head = m->next;
+        if (ws->q_head == NULL) {
+            ws->q_tail = NULL;
+        }
+        ws->link.queued -= m->payload;
+        ag_free(m);
+        if (ws->over_high && ws->link.queued < PROTO_WS_LOW_WATER) {
+            ws->over_high = false;
+            if (ws->link.on_drain != NULL) {
+                ws->link.on_drain(&ws->link, ws->link.cb_arg);
+                if (ws->c.freed) {
+                    return -1;
+                }
+            }
+        }
+        if (ws->q_head != NULL || ws->close_requested) {
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
+    }
+    if (ws->close_requested && !ws->close_sent) {
+        /* Not lws_close_reason() plus return -1: Debian's lws 4.1.6 is a _DEBUG build whose
+         * libuv service path then calls close twice in a row ("uv repeat test"), and the second
+         * call kills the socket before the close frame goes out. So we write the close frame
+         * (status 1000) ourselves and finish when the controller echoes it, or after 5 s. */
+        uint8_t frame[LWS_PRE + 2];
+
+        frame[LWS_PRE] = (uint8_t)(LWS_CLOSE_STATUS_NORMAL >> 8);
+        frame[LWS_PRE + 1] = (uint8_t)(LWS_CLOSE_STATUS_NORMAL & 0xff);
+        ws->close_sent = true;
+        if (lws_write(wsi, frame + LWS_PRE, 2, WS_LWS_WRITE_CLOSE) < 0) {
+            return -1;
+        }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+    }
+    return 0;
+}
+
+static void
+ws_link_close(struct proto_link *link)
+{
+    struct proto_ws *ws = AG_CONTAINER_OF(link, struct proto_ws, link);
+
+    if (ws->close_requested || ws->c.state != WS_OPEN) {
+        return;
+    }
+    ws->close_requested = true;
+    if (ws->c.wsi != NULL) {
+        lws_callback_on_writable(ws->c.wsi);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Link: read side                                                                           */
+
+/* Feed bytes to the chunk decoder and deliver commands until paused. Returns the bytes
+ * consumed, or a negative code after which the link must close. */
+static ssize_t
+ws_rx_feed(struct proto_ws *ws, const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+
+    while (off < n && !ws->paused) {
+        struct ag_err err = {0};
+        struct ag_iov cmd;
+        ssize_t used = proto_chunk_feed(&ws->dec, p + off, n - off, &err);
+
+        if (used < 0) {
+            char msg[200];
+            AG_LOG_WARN(WS_LOG, "%s at offset %" PRIu64 ", while reading from the controller",
+                        err.msg, err.offset);
+            textf(msg, sizeof(msg), "invalid framing from controller: %s", err.msg);
+            ws_link_fail(ws, (int)used, msg);
+            return used;
+        }
+        off += (size_t)used;
+        if (proto_chunk_next(&ws->dec, &cmd)) {
+            AG_TRACE(AG_TRACE_WS, "received a command of %zu bytes", cmd.len);
+            if (ws->link.on_command != NULL) {
+                ws->link.on_command(&ws->link, cmd, ws->link.cb_arg);
+            }
+            if (ws->c.freed || ws->fail_code != 0 || ws->c.state != WS_OPEN) {
+                return (ssize_t)off;
+            }
+        }
+    }
+    return (ssize_t)off;
+}
+
+/* Keep what the channel is not ready for. */
+static int
+ws_rx_stash(struct proto_ws *ws, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (ag_buf_append(&ws->rx_pending, p, n) != 0) {
+        ws_link_fail(ws, AG_ELIMIT, "too much input buffered while the channel paused reading");
+        return AG_ELIMIT;
+    }
+    if (!ws->rx_blocked && ws->c.wsi != NULL) {
+        ws->rx_blocked = true;
+        (void)lws_rx_flow_control(ws->c.wsi, 0);
+    }
+    return 0;
+}
+
+static int
+ws_on_receive(struct proto_ws *ws, struct lws *wsi, const uint8_t *in, size_t len)
+{
+    ssize_t used;
+
+    if (!lws_frame_is_binary(wsi)) {
+        if (!ws->warned_text) {
+            ws->warned_text = true;
+            AG_LOG_WARN(WS_LOG, "unexpected text frame from the controller, ignored");
+        }
+        return 0;
+    }
+    if (ws->paused || ws->rx_pending.len > 0) {
+        return ws_rx_stash(ws, in, len) == 0 ? 0 : -1;
+    }
+    used = ws_rx_feed(ws, in, len);
+    if (used < 0 || ws->fail_code != 0) {
+        return -1;
+    }
+    if (ws->c.freed || ws->c.state != WS_OPEN) {
+        return ws->c.freed ? -1 : 0;
+    }
+    if ((size_t)used < len) {
+        return ws_rx_stash(ws, in + used, len - (size_t)used) == 0 ? 0 : -1;
+    }
+    return 0;
+}
+
+static void
+on_resume(uv_timer_t *t)
+{
+    struct proto_ws *ws = (struct proto_ws *)AG_CONTAINER_OF(t, struct ws_conn, timer);
+    ssize_t used;
+
+    if (ws->c.state != WS_OPEN || ws->paused || ws->c.wsi == NULL) {
+        return;
+    }
+    if (ws->rx_pending.len > 0) {
+        used = ws_rx_feed(ws, ws->rx_pending.data, ws->rx_pending.len);
+        if (ws->c.freed) {
+            return;
+        }
+        if (used < 0 || ws->fail_code != 0) {
+            /* Outside an lws callback: ask lws to close the connection from its loop. */
+            if (ws->c.wsi != NULL) {
+                lws_set_timeout(ws->c.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            }
+            return;
+        }
+        ag_buf_consume(&ws->rx_pending, (size_t)used);
+    }
+    if (ws->rx_pending.len == 0 && !ws->paused && ws->rx_blocked && ws->c.wsi != NULL) {
+        ws->rx_blocked = false;
+        (void)lws_rx_flow_control(ws->c.wsi, 1);
+    }
+}
+
+static void
+ws_link_pause_read(struct proto_link *link, bool paused)
+{
+    struct proto_ws *ws = AG_CONTAINER_OF(link, struct proto_ws, link);
+
+    if (ws->c.state != WS_OPEN || ws->paused == paused) {
+        return;
+    }
+    ws->paused = paused;
+    if (paused) {
+        if (!ws->rx_blocked && ws->c.wsi != NULL) {
+            ws->rx_blocked = true;
+            (void)lws_rx_flow_control(ws->c.wsi, 0);
+        }
+        return;
+    }
+    /* Resume from the loop, not from inside the caller (it may be in on_command). */
+    (void)uv_timer_start(&ws->c.timer, on_resume, 0, 0);
+}
+
+static const struct proto_link_vtbl s_ws_vtbl = {
+    "WebSocket",
+    ws_link_send,
+    ws_link_pause_read,
+    ws_link_close,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Upgrade headers                                                                           */
+
+static int
+ws_add_header(struct proto_ws *ws, const char *name, size_t name_len, const char *value)
+{
+    struct ws_hdr *h;
+    size_t i;
+
+    if (!valid_header_name(name, name_len) || has_ctl(value)) {
+        return AG_EUSAGE;
+    }
+    for (i = 0; i < ws->n_hdrs; i++) {
+        if (strlen(ws->hdrs[i].name) == name_len &&
+            strncasecmp(ws->hdrs[i].name, name, name_len) == 0) {
+            /* -webSocketHeader replaces a same-named header, keeping its position. */
+            char *v = ag_strdup(value);
+            if (v == NULL) {
+                return AG_ENOMEM;
+            }
+            ag_free(ws->hdrs[i].value);
+            ws->hdrs[i].value = v;
+            return 0;
+        }
+    }
+    if (ws->n_hdrs == WS_MAX_HEADERS) {
+        return AG_ELIMIT;
+    }
+    h = &ws->hdrs[ws->n_hdrs];
+    h->name = ag_strndup(name, name_len);
+    h->value = ag_strdup(value);
+    if (h->name == NULL || h->value == NULL) {
+        ag_free(h->name);
+        ag_free(h->value);
+        h->name = NULL;
+        h->value = NULL;
+        return AG_ENOMEM;
+    }
+    ws->n_hdrs++;
+    return 0;
+}
+
+/* LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: *pp is where lws writes, len what is left. */
+static int
+ws_append_headers(struct proto_ws *ws, char **pp, size_t len)
+{
+    char *p = *pp;
+    char *end = p + len;
+    size_t i;
+
+    for (i = 0; i < ws->n_hdrs; i++) {
+        size_t nl = strlen(ws->hdrs[i].name);
+        size_t vl = strlen(ws->hdrs[i].value);
+
+        if ((size_t)(end - p) < nl + vl + 4) {
+            textf(ws->c.why, sizeof(ws->c.why),
+                              "request headers too long (at %s)", ws->hdrs[i].name);
+            ws->fail_code = AG_ELIMIT;
+            return -1;
+        }
+        memcpy(p, ws->hdrs[i].name, nl);
+        p += nl;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, ws->hdrs[i].value, vl);
+        p += vl;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    *pp = p;
+    return 0;
+}
+
+/* Copy a custom response header; NULL when absent. name includes the colon. */
+static const char *
+get_header(struct lws *wsi, const char *name, char *buf, size_t size, size_t *out_len)
+{
+    char lower[64];
+    size_t nl = strlen(name);
+    size_t i;
+    int n;
+
+    n = lws_hdr_custom_length(wsi, name, (int)nl);
+    if (n < 0 && nl < sizeof(lower)) {
+        /* lws matches the name as sent; try the lower-case spelling too. */
+        for (i = 0; i <= nl; i++) {
+            char ch = name[i];
+            lower[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+        }
+        name = lower;
+        n = lws_hdr_custom_length(wsi, name, (int)nl);
+    }
+    if (n < 0) {
+        return NULL;
+    }
+    if ((size_t)n >= size) {
+        /* Too long for any valid value: hand back a prefix, which the checks then reject. */
+        n = (int)size - 1;
+    }
+    if (lws_hdr_custom_copy(wsi, buf, (int)size, name, (int)nl) < 0) {
+        /* Did not fit: lws copies nothing; report an empty value of impossible length. */
+        memset(buf, '?', size - 1);
+        buf[size - 1] = '\0';
+        *out_len = size - 1;
+        return buf;
+    }
+    *out_len = strlen(buf);
+    return buf;
+}
+
+/* LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: the 101 arrived; check its headers. */
+static int
+ws_filter_101(struct proto_ws *ws, struct lws *wsi)
+{
+    char cap[256];
+    char minv[PROTO_WS_MAX_VERSION + 8];
+    char cookie[PROTO_WS_MAX_COOKIE + 8];
+    size_t cap_len = 0;
+    size_t min_len = 0;
+    size_t cookie_len = 0;
+    const char *capp = get_header(wsi, "X-Remoting-Capability:", cap, sizeof(cap), &cap_len);
+    const char *minp = get_header(wsi, "X-Remoting-Minimum-Version:", minv, sizeof(minv),
+                                  &min_len);
+    const char *cookiep = get_header(wsi, "Connection-Cookie:", cookie, sizeof(cookie),
+                                     &cookie_len);
+    struct proto_ws_101 r;
+    struct ag_err err = {0};
+    int rc;
+
+    ws->http_status = 101;
+    rc = proto_ws_check_101(capp, cap_len, minp, min_len, cookiep, cookie_len, ws->our_version,
+                            &r, &err);
+    if (r.has_min_version) {
+        ws->min_version = ag_strdup(r.min_version);
+    }
+    if (rc != 0) {
+        ws->fatal = true;
+        ws->fail_code = rc;
+        textf(ws->c.why, sizeof(ws->c.why), "%s", err.msg);
+        AG_LOG_SEVERE(WS_LOG, "%s", err.msg);
+        return -1;
+    }
+    if (r.cap_note != NULL) {
+        AG_LOG_WARN(WS_LOG, "%s", r.cap_note);
+    }
+    if (cookiep != NULL && !r.cookie_ok) {
+        AG_LOG_WARN(WS_LOG, "ignoring a malformed Connection-Cookie from the controller");
+    }
+    if (r.cookie_ok) {
+        ws->cookie = ag_strdup(r.cookie);
+        if (ws->cookie == NULL) {
+            ws->fail_code = AG_ENOMEM;
+            textf(ws->c.why, sizeof(ws->c.why), "out of memory");
+            return -1;
+        }
+    }
+    ws->link.peer_capability = r.peer_capability;
+    return 0;
+}
+
+static void
+ws_on_connection_error(struct proto_ws *ws, struct lws *wsi, const char *in, size_t len)
+{
+    char why[224];
+    unsigned status = lws_http_client_http_response(wsi);
+
+    if (ws->fail_code != 0) {
+        ws_connect_done(ws, ws->fail_code, ws->c.why);
+        return;
+    }
+    if (status != 0 && status != 101) {
+        ws->http_status = (int)status;
+        textf(why, sizeof(why), "HTTP %u from %s: %s", status, ws->c.path,
+                          upgrade_hint((int)status));
+        AG_LOG_WARN(WS_LOG, "agent %s: %s", ws->name, why);
+        ws_connect_done(ws, AG_EREFUSED, why);
+        return;
+    }
+    if (in != NULL && len > 0) {
+        char esc[128];
+        ag_escape(esc, sizeof(esc), (const uint8_t *)in, len, 100);
+        textf(why, sizeof(why), "%s (%s:%u)", esc, ws->c.url.host,
+                          (unsigned)ws->c.url.port);
+    } else {
+        textf(why, sizeof(why), "connection to %s:%u failed", ws->c.url.host,
+                          (unsigned)ws->c.url.port);
+    }
+    ws_connect_done(ws, strstr(why, "HS:") != NULL ? AG_EPROTO : AG_ECLOSED, why);
+}
+
+static void
+ws_on_closed(struct proto_ws *ws)
+{
+    char why[200];
+    int code;
+
+    if (ws->c.state != WS_OPEN) {
+        return;
+    }
+    ws->c.state = WS_CLOSED;
+    uv_timer_stop(&ws->c.timer);
+    if (ws->fail_code != 0) {
+        code = ws->fail_code;
+        textf(why, sizeof(why), "%s", ws->c.why);
+    } else if (ws->close_requested) {
+        code = 0;
+        textf(why, sizeof(why), "closed");
+    } else if (ws->close_code != 0) {
+        code = AG_ECLOSED;
+        textf(why, sizeof(why), "controller closed the connection (%d%s%s)",
+                          ws->close_code, ws->close_reason[0] != '\0' ? ": " : "",
+                          ws->close_reason);
+    } else {
+        code = AG_ECLOSED;
+        textf(why, sizeof(why), "connection to the controller lost");
+    }
+    if (ws->link.on_closed != NULL) {
+        ws->link.on_closed(&ws->link, code, why, ws->link.cb_arg);
+    }
+}
+
+static int
+ws_start_lws(struct ws_conn *c, const char *address)
+{
+    struct lws_client_connect_info ci;
+    int flags = 0;
+
+    memset(&ci, 0, sizeof(ci));
+    ci.context = c->ctx;
+    ci.address = address;
+    ci.port = c->url.port;
+    ci.path = c->path;
+    ci.host = c->host_hdr;
+    if (c->url.tls) {
+        flags |= LCCSCF_USE_SSL;
+        ci.alpn = "http/1.1";
+        if (c->insecure) {
+            flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                     LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+        }
+    }
+    if (c->kind == WS_KIND_UPGRADE) {
+        ci.origin = c->origin_hdr;
+        flags |= LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    } else {
+        ci.method = "GET";
+    }
+    ci.ssl_connection = flags;
+    ci.local_protocol_name = WS_PROTOCOL_NAME;
+    ci.userdata = c;
+    ci.pwsi = &c->wsi;
+    c->state = WS_CONNECTING;
+    if (lws_client_connect_via_info(&ci) == NULL) {
+        /* lws may have reported CONNECTION_ERROR already; conn_fail ignores a second report. */
+        c->wsi = NULL;
+        return AG_EINTERNAL;
+    }
+    return 0;
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct ws_conn *c = AG_CONTAINER_OF(req, struct ws_conn, gai);
+    char addr[INET6_ADDRSTRLEN];
+    char why[320];
+    const void *src = NULL;
+
+    c->gai_busy = false;
+    if (c->freed) {
+        uv_freeaddrinfo(res);
+        ws_conn_maybe_free(c);
+        return;
+    }
+    if (status != 0 || res == NULL) {
+        uv_freeaddrinfo(res);
+        textf(why, sizeof(why), "cannot resolve %s: %s", c->url.host,
+                          uv_strerror(status));
+        conn_fail(c, status != 0 ? status : UV_EAI_NONAME, why);
+        return;
+    }
+    if (res->ai_family == AF_INET) {
+        src = &((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
+    } else if (res->ai_family == AF_INET6) {
+        src = &((const struct sockaddr_in6 *)(const void *)res->ai_addr)->sin6_addr;
+    }
+    if (src == NULL || inet_ntop(res->ai_family, src, addr, sizeof(addr)) == NULL) {
+        uv_freeaddrinfo(res);
+        textf(why, sizeof(why), "cannot resolve %s: no usable address",
+                          c->url.host);
+        conn_fail(c, UV_EAI_NONAME, why);
+        return;
+    }
+    uv_freeaddrinfo(res);
+    AG_TRACE(AG_TRACE_WS, "connecting to %s (%s) port %u", c->url.host, addr,
+             (unsigned)c->url.port);
+    if (ws_start_lws(c, addr) != 0 && !c->freed) {
+        textf(why, sizeof(why), "cannot start a connection to %s:%u", c->url.host,
+                          (unsigned)c->url.port);
+        conn_fail(c, AG_ECLOSED, why);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The lws callback                                                                          */
+
+static int
+on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct ws_conn *c;
+
+    if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION) {
+        /* Here user is the X509_STORE_CTX; our object is the wsi's user pointer. */
+        c = lws_wsi_user(wsi);
+        if (c != NULL && c->insecure) {
+            X509_STORE_CTX_set_error((X509_STORE_CTX *)user, X509_V_OK);
+        }
+        return 0;
+    }
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+    case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+    case LWS_CALLBACK_WSI_DESTROY:
+        break;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+    c = user;
+    if (c == NULL || c->freed) {
+        return reason == LWS_CALLBACK_WSI_DESTROY ? 0 : -1;
+    }
+    if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        if (c->wsi == wsi) {
+            c->wsi = NULL;
+        }
+        return 0;
+    }
+
+    if (c->kind == WS_KIND_PREFLIGHT) {
+        struct proto_ws_preflight *pf = (struct proto_ws_preflight *)c;
+        char why[224];
+
+        switch (reason) {
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+            preflight_done(pf, (int)lws_http_client_http_response(wsi), NULL);
+            return -1; /* the body does not matter */
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            if (in != NULL && len > 0) {
+                char esc[128];
+                ag_escape(esc, sizeof(esc), in, len, 100);
+                textf(why, sizeof(why), "%s (%s:%u)", esc, c->url.host,
+                                  (unsigned)c->url.port);
+            } else {
+                textf(why, sizeof(why), "connection to %s:%u failed", c->url.host,
+                                  (unsigned)c->url.port);
+            }
+            preflight_done(pf, AG_ECLOSED, why);
+            return 0;
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+        case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+            return 0;
+        default:
+            return 0;
+        }
+    }
+
+    {
+        struct proto_ws *ws = (struct proto_ws *)c;
+
+        switch (reason) {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            return ws_append_headers(ws, (char **)in, len);
+        case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+            return ws_filter_101(ws, wsi);
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            ws_connect_done(ws, 0, NULL);
+            return ws->c.freed ? -1 : 0;
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            ws_on_connection_error(ws, wsi, in, in != NULL ? strnlen(in, len) : 0);
+            return 0;
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            return ws_on_receive(ws, wsi, in, len);
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return ws_on_writeable(ws, wsi);
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if (len >= 2) {
+                const uint8_t *b = in;
+                ws->close_code = (int)((unsigned)b[0] << 8 | b[1]);
+                ag_escape(ws->close_reason, sizeof(ws->close_reason), b + 2, len - 2, 48);
+            } else {
+                ws->close_code = 1005; /* no status in the frame (RFC 6455 7.4.1) */
+            }
+            /* The echo of our own close ends it; otherwise lws echoes the controller's. */
+            return ws->close_sent ? -1 : 0;
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            ws_on_closed(ws);
+            return 0;
+        default:
+            return 0;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Public API                                                                                */
+
+int
+proto_ws_connect(uv_loop_t *loop, const struct proto_ws_params *p, proto_ws_connect_cb cb,
+                 void *arg, struct proto_ws **out)
+{
+    struct proto_ws *ws = ag_calloc(1, sizeof(*ws));
+    char cap[PROTO_CAPABILITY_B64_LEN + 1];
+    const char *host_override = NULL;
+    const char *origin_override = NULL;
+    size_t i;
+    int rc = AG_ENOMEM;
+
+    *out = NULL;
+    if (ws == NULL) {
+        return AG_ENOMEM;
+    }
+    ws->c.kind = WS_KIND_UPGRADE;
+    ws->c.loop = loop;
+    ws->cb = cb;
+    ws->cb_arg = arg;
+    ws->link.vt = &s_ws_vtbl;
+    ws->link.our_capability = p->our_capability;
+    ws->link.peer_capability = PROTO_CAPABILITY_DEFAULT;
+    ws->link.high_water = PROTO_WS_HIGH_WATER;
+    ws->our_capability = p->our_capability;
+    ag_buf_init(&ws->rx_pending, WS_RX_PENDING_MAX);
+    proto_chunk_dec_init(&ws->dec, 0);
+    ws->dec_init = true;
+    ws->our_version = ag_strdup(p->our_version != NULL ? p->our_version : AG_REMOTING_VERSION);
+    ws->name = ag_strdup(p->name != NULL ? p->name : "");
+    if (ws->our_version == NULL || ws->name == NULL) {
+        goto out;
+    }
+    if (p->name == NULL || p->secret == NULL || p->name[0] == '\0' || has_ctl(p->name) ||
+        has_ctl(p->secret)) {
+        AG_LOG_SEVERE(WS_LOG, "an agent name and a secret without control characters are "
+                              "required for WebSocket");
+        rc = AG_EUSAGE;
+        goto out;
+    }
+    /* Section 5.1 step 3, in Tyrus's order. */
+    proto_capability_encode(p->our_capability, cap);
+    rc = ws_add_header(ws, "Node-Name", 9, p->name);
+    if (rc == 0) {
+        rc = ws_add_header(ws, "Secret-Key", 10, p->secret);
+    }
+    if (rc == 0) {
+        rc = ws_add_header(ws, "X-Remoting-Capability", 21, cap);
+    }
+    if (rc == 0 && p->cookie != NULL && p->cookie[0] != '\0') {
+        rc = ws_add_header(ws, "Connection-Cookie", 17, p->cookie);
+    }
+    for (i = 0; rc == 0 && i < p->n_extra_headers; i++) {
+        const char *h = p->extra_headers[i];
+        const char *eq = strchr(h, '=');
+        size_t nl;
+
+        if (eq == NULL) {
+            AG_LOG_SEVERE(WS_LOG, "-webSocketHeader wants NAME=VALUE, got %s", h);
+            rc = AG_EUSAGE;
+            break;
+        }
+        nl = (size_t)(eq - h);
+        if (nl == 4 && strncasecmp(h, "Host", 4) == 0) {
+            host_override = eq + 1;
+            continue;
+        }
+        if (nl == 6 && strncasecmp(h, "Origin", 6) == 0) {
+            origin_override = eq + 1;
+            continue;
+        }
+        if ((nl == 7 && strncasecmp(h, "Upgrade", 7) == 0) ||
+            (nl == 10 && strncasecmp(h, "Connection", 10) == 0) ||
+            (nl > 14 && strncasecmp(h, "Sec-WebSocket-", 14) == 0)) {
+            AG_LOG_WARN(WS_LOG, "-webSocketHeader %.*s cannot be replaced; ignored", (int)nl, h);
+            continue;
+        }
+        if (strlen(eq + 1) > WS_MAX_HEADER_BYTES) {
+            rc = AG_ELIMIT;
+        } else {
+            rc = ws_add_header(ws, h, nl, eq + 1);
+        }
+        if (rc != 0) {
+            AG_LOG_SEVERE(WS_LOG, "invalid -webSocketHeader %.*s", (int)nl, h);
+        }
+    }
+    if (rc == 0 && ((host_override != NULL && has_ctl(host_override)) ||
+                    (origin_override != NULL && has_ctl(origin_override)))) {
+        rc = AG_EUSAGE;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    rc = ws_conn_start(&ws->c, loop, p, "wsagents/", host_override, origin_override);
+    if (rc != 0) {
+        goto out;
+    }
+    *out = ws;
+    ws = NULL;
+out:
+    if (ws != NULL) {
+        ws_conn_abort(&ws->c);
+    }
+    return rc;
+}
+
+struct proto_link *
+proto_ws_link(struct proto_ws *ws)
+{
+    return &ws->link;
+}
+
+const char *
+proto_ws_cookie(const struct proto_ws *ws)
+{
+    return ws->cookie;
+}
+
+const char *
+proto_ws_min_version(const struct proto_ws *ws)
+{
+    return ws->min_version;
+}
+
+int
+proto_ws_http_status(const struct proto_ws *ws)
+{
+    return ws->http_status;
+}
+
+bool
+proto_ws_fatal(const struct proto_ws *ws)
+{
+    return ws->fatal;
+}
+
+void
+proto_ws_free(struct proto_ws *ws)
+{
+    if (ws == NULL) {
+        return;
+    }
+    ws->cb = NULL;
+    ws->link.on_command = NULL;
+    ws->link.on_drain = NULL;
+    ws->link.on_closed = NULL;
+    ws_conn_release(&ws->c);
+}
+
+int
+proto_ws_preflight(uv_loop_t *loop, const struct proto_ws_params *p, proto_ws_preflight_cb cb,
+                   void *arg, struct proto_ws_preflight **out)
+{
+    struct proto_ws_preflight *pf = ag_calloc(1, sizeof(*pf));
+    int rc;
+
+    *out = NULL;
+    if (pf == NULL) {
+        return AG_ENOMEM;
+    }
+    pf->c.kind = WS_KIND_PREFLIGHT;
+    pf->c.loop = loop;
+    pf->cb = cb;
+    pf->cb_arg = arg;
+    rc = ws_conn_start(&pf->c, loop, p, "login", NULL, NULL);
+    if (rc != 0) {
+        ws_conn_abort(&pf->c);
+        return rc;
+    }
+    *out = pf;
+    return 0;
+}
+
+void
+proto_ws_preflight_free(struct proto_ws_preflight *pf)
+{
+    if (pf == NULL) {
+        return;
+    }
+    pf->cb = NULL;
+    ws_conn_release(&pf->c);
+}
