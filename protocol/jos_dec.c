@@ -1042,8 +1042,18 @@ read_exception(struct dec *d, uint64_t at)
     }
     reset_handles(d);
     d->m->aborted = ex;
-    return ag_err_set(d->err, AG_EPROTO, at, "stream aborted by the writer (TC_EXCEPTION): %s",
-                      ex != NULL && jos_val_class(ex) != NULL ? jos_val_class(ex) : "null");
+    {
+        const char *msg = NULL;
+        size_t len = 0;
+
+        if (jos_get_string(ex, "detailMessage", &msg, &len) != 0 || msg == NULL) {
+            msg = "";
+        }
+        return ag_err_set(d->err, AG_EPROTO, at,
+                          "stream aborted by the writer (TC_EXCEPTION): %s%s%.60s",
+                          ex != NULL && jos_val_class(ex) != NULL ? jos_val_class(ex) : "null",
+                          msg[0] != '\0' ? ": " : "", msg);
+    }
 }
 
 static int

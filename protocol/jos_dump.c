@@ -104,6 +104,20 @@ put_quoted(struct dumper *dp, const char *s, size_t len)
         case '\t':
             esc = "\\t";
             break;
+        case 0xED:
+            /* A lone surrogate (3-byte generalized UTF-8) is shown as \uXXXX. */
+            if (i + 2 < n && (uint8_t)s[i + 1] >= 0xA0) {
+                unsigned cu = 0xD000u | ((unsigned)((uint8_t)s[i + 1] & 0x3F) << 6) |
+                              ((uint8_t)s[i + 2] & 0x3Fu);
+
+                put_raw(dp, s + i - run, run);
+                run = 0;
+                put(dp, "\\u%04X", cu);
+                i += 2;
+                continue;
+            }
+            run++;
+            continue;
         default:
             if (c < 0x20 || c == 0x7F) {
                 (void)snprintf(hex, sizeof(hex), "\\x%02x", c);

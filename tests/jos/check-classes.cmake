@@ -1,0 +1,11 @@
+# Regenerate protocol/jos_classes.c into OUT and compare with the committed COMMITTED.
+execute_process(COMMAND "${PYTHON}" "${SCRIPT}" "${SPEC}" "${OUT}" RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "gen-jos-classes.py failed (${_rc})")
+endif()
+file(READ "${OUT}" _new)
+file(READ "${COMMITTED}" _old)
+if(NOT _new STREQUAL _old)
+    message(FATAL_ERROR "protocol/jos_classes.c is stale: run scripts/gen-jos-classes.py ../shared/spec protocol/jos_classes.c")
+endif()
+message(STATUS "protocol/jos_classes.c is current")
