@@ -209,6 +209,72 @@ public final class Channel implements Closeable {
         return new AgentSink(oid, w);
     }
 
+    /** A background pinger like Jenkins' PingThread (channel.md 8); see {@link #startPinger}. */
+    public final class Pinger {
+        private final Thread thread;
+        private final AtomicInteger ok = new AtomicInteger();
+        private volatile long worstMicros;
+        private volatile boolean stop;
+        private final long intervalMs;
+
+        Pinger(long intervalMs, long timeoutMs) {
+            thread = daemon(() -> loop(intervalMs, timeoutMs), "testctl-pinger");
+            this.intervalMs = intervalMs;
+            thread.start();
+        }
+
+        private void loop(long intervalMs, long timeoutMs) {
+            while (!stop && !terminated.isDone()) {
+                long start = System.currentTimeMillis();
+                long t0 = System.nanoTime();
+                try {
+                    Object r = call(new PingThread.Ping(), timeoutMs);
+                    if (r != null) {
+                        problem("ping " + (ok.get() + 1) + " returned " + r + " instead of null");
+                        return;
+                    }
+                    worstMicros = Math.max(worstMicros, (System.nanoTime() - t0) / 1000);
+                    ok.incrementAndGet();
+                } catch (RequestAbortedException e) {
+                    return; /* orderly shutdown: like PingThread, not a failure */
+                } catch (Exception e) {
+                    if (!terminated.isDone()) {
+                        problem("ping " + (ok.get() + 1) + " failed: " + e);
+                    }
+                    return;
+                }
+                while (!stop && System.currentTimeMillis() < start + intervalMs) {
+                    if (awaitTermination(Math.min(50, Math.max(1, start + intervalMs - System.currentTimeMillis()))) != null) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        /** Pings answered so far. */
+        public int count() {
+            return ok.get();
+        }
+
+        public long worstMicros() {
+            return worstMicros;
+        }
+
+        /** Stop after the ping in flight (if any) has been answered or has timed out. */
+        public void stop() throws InterruptedException {
+            stop = true;
+            thread.join();
+        }
+    }
+
+    /**
+     * Ping the agent now and then every {@code intervalMs} (from the start of the previous ping),
+     * each with {@code timeoutMs}; a timeout or an error is recorded as a problem and stops the pinger.
+     */
+    public Pinger startPinger(long intervalMs, long timeoutMs) {
+        return new Pinger(intervalMs, timeoutMs);
+    }
+
     /** Orderly close (channel.md 9): send CloseCommand, wait up to {@code timeoutMs} for the agent's or EOF. */
     public void close(long timeoutMs) {
         try {

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import nativeagent.testctl.callables.Echo;
 import nativeagent.testctl.callables.Fail;
 import nativeagent.testctl.callables.WriteToStream;
@@ -277,29 +276,19 @@ public final class Scenarios {
     }
 
     /** idle:MS: like Jenkins' PingThread, ping every testctl.pingIntervalMs for MS ms; every ping must succeed. */
-    static void idle(Channel ch, long ms) throws Failure {
-        long end = System.currentTimeMillis() + ms;
-        int n = 0;
-        long worst = 0;
-        AtomicReference<String> why = new AtomicReference<>();
-        while (System.currentTimeMillis() < end && !ch.isTerminated()) {
-            long start = System.currentTimeMillis();
-            worst = Math.max(worst, pingOnce(ch, "idle ping " + (n + 1)));
-            n++;
-            long sleep = start + PING_INTERVAL_MS - System.currentTimeMillis();
-            if (sleep > 0) {
-                why.set(ch.awaitTermination(Math.min(sleep, Math.max(1, end - System.currentTimeMillis()))));
-                if (why.get() != null) {
-                    break;
-                }
-            }
+    static void idle(Channel ch, long ms) throws Failure, InterruptedException {
+        Channel.Pinger p = ch.startPinger(PING_INTERVAL_MS, CALL_TIMEOUT_MS);
+        String why = ch.awaitTermination(ms);
+        p.stop();
+        if (why != null) {
+            throw new Failure("channel terminated while idle after " + p.count() + " pings: " + why);
         }
-        if (ch.isTerminated()) {
-            throw new Failure("channel terminated while idle after " + n + " pings: " + ch.awaitTermination(0));
+        if (!ch.problems().isEmpty()) {
+            throw new Failure(String.join("; ", ch.problems()));
         }
-        if (n == 0) {
-            throw new Failure("no ping completed");
+        if (p.count() == 0) {
+            throw new Failure("no ping completed in " + ms + " ms");
         }
-        ch.log("idle: " + n + " pings over " + ms + " ms, worst round trip " + worst + " us");
+        ch.log("idle: " + p.count() + " pings over " + ms + " ms, worst round trip " + p.worstMicros() + " us");
     }
 }

@@ -36,7 +36,7 @@ public final class SelfTest {
         expect("close", 0x1FC, FakeAgent.Mode.NO_CLOSE, 1, "did not answer");
         expect("unsupported", 0x1FC, FakeAgent.Mode.VAGUE_ERRORS, 1, "does not name the class");
         expect("stream", 0x1FE, FakeAgent.Mode.VAGUE_ERRORS, 1, "does not name the class");
-        expect("idle:300", 0x1FC, FakeAgent.Mode.MUTE, 1, "no response within");
+        expect("idle:300", 0x1FC, FakeAgent.Mode.MUTE, 1, "ping 1 failed: java.util.concurrent.TimeoutException");
         expect("nosuch", 0x1FC, FakeAgent.Mode.GOOD, 1, "unknown scenario");
         channelChecks(0x1FC);
         channelChecks(0x1FE);
