@@ -115,10 +115,14 @@ public final class Controller {
         }
     }
 
-    /** The scenario named by --scenario: a built-in one, or nativeagent.testctl.channel.Scenarios. */
+    /**
+     * The scenario named by --scenario. "echo" and "raw-hold" are built in (see runBuiltin); every
+     * other name goes to nativeagent.testctl.channel.Scenarios (the channel half), found by
+     * reflection. Without that class, "hold" falls back to "raw-hold". Returns null for built-ins.
+     */
     public static Scenario scenarioFor(String name) {
-        if (name.equals("hold") || name.equals("echo")) {
-            return null; /* built in, see runBuiltin */
+        if (isBuiltin(name)) {
+            return null;
         }
         try {
             Class<?> c = Class.forName("nativeagent.testctl.channel.Scenarios");
@@ -134,9 +138,24 @@ public final class Controller {
                 }
             };
         } catch (ReflectiveOperationException e) {
+            if (name.equals("hold") || name.startsWith("hold:")) {
+                return null;
+            }
             throw new IllegalArgumentException("unknown scenario \"" + name
                     + "\" (no nativeagent.testctl.channel.Scenarios: " + e + ")");
         }
+    }
+
+    static boolean isBuiltin(String name) {
+        return name.equals("echo") || name.equals("raw-hold");
+    }
+
+    /** The scenario name as run: --hold-ms MS turns "hold" into "hold:MS". */
+    String scenarioName() {
+        if (cfg.scenario.equals("hold") && cfg.holdMs > 0 && scenario != null) {
+            return "hold:" + cfg.holdMs;
+        }
+        return cfg.scenario;
     }
 
     public void start() throws IOException {
@@ -372,12 +391,14 @@ public final class Controller {
         }
         int rc;
         String why;
+        Log.Capture out = Log.capture();
+        String name = scenarioName();
         try {
-            rc = scenario == null ? runBuiltin(cfg.scenario, link, tag) : scenario.run(cfg.scenario, link, Log.stream());
-            why = "scenario \"" + cfg.scenario + "\" returned " + rc;
+            rc = scenario == null ? runBuiltin(name, link, tag) : scenario.run(name, link, out.stream);
+            why = out.lastFailure != null ? out.lastFailure : "scenario \"" + name + "\" returned " + rc;
         } catch (Exception e) {
             rc = 1;
-            why = "scenario \"" + cfg.scenario + "\" threw " + e;
+            why = "scenario \"" + name + "\" threw " + e;
         }
         try {
             link.close();
@@ -409,9 +430,10 @@ public final class Controller {
     }
 
     /**
-     * Built-in scenarios of the network half. "hold": log every command and keep the link until
-     * the agent disconnects or --hold-ms passes. "echo": send every received command back (used
-     * by SelfTest; a real agent would not understand its own commands).
+     * Built-in scenarios of the network half, which need no channel. "raw-hold" (and "hold" when
+     * the channel half is missing): log every command, answer nothing, keep the link until the
+     * agent disconnects or --hold-ms passes. "echo": send every received command back (used by
+     * SelfTest; a real agent would not understand its own commands).
      */
     private int runBuiltin(String name, CommandLink link, String tag) throws IOException {
         if (cfg.holdMs > 0) {

@@ -31,28 +31,45 @@ public final class Log {
         }
     }
 
-    /** A PrintStream whose lines are logged (given to scenarios). */
-    public static PrintStream stream() {
-        OutputStream sink = new OutputStream() {
-            private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    /** A PrintStream for a scenario: each line is logged, and the last "FAIL: why" is kept. */
+    public static final class Capture {
+        public final PrintStream stream;
+        public volatile String lastFailure;
 
-            @Override
-            public synchronized void write(int b) {
-                if (b == '\n') {
-                    info(line.toString(StandardCharsets.UTF_8));
+        Capture() {
+            OutputStream sink = new OutputStream() {
+                private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+                @Override
+                public synchronized void write(int b) {
+                    if (b != '\n') {
+                        line.write(b);
+                        return;
+                    }
+                    String s = line.toString(StandardCharsets.UTF_8);
                     line.reset();
-                } else {
-                    line.write(b);
+                    if (s.startsWith("testctl: ")) {
+                        s = s.substring("testctl: ".length());
+                    }
+                    int fail = s.indexOf("FAIL: ");
+                    if (fail >= 0) {
+                        lastFailure = s;
+                    }
+                    info(s);
                 }
-            }
 
-            @Override
-            public synchronized void flush() {
-                if (line.size() > 0) {
-                    write('\n');
+                @Override
+                public synchronized void flush() {
+                    if (line.size() > 0) {
+                        write('\n');
+                    }
                 }
-            }
-        };
-        return new PrintStream(sink, true, StandardCharsets.UTF_8);
+            };
+            stream = new PrintStream(sink, true, StandardCharsets.UTF_8);
+        }
+    }
+
+    public static Capture capture() {
+        return new Capture();
     }
 }

@@ -39,13 +39,16 @@ public final class SelfTest {
     private SelfTest() {
     }
 
+    private static final long START = System.nanoTime();
+
     static void check(boolean ok, String what) {
         checks++;
+        String t = String.format("[%6.2f] ", (System.nanoTime() - START) / 1e9);
         if (ok) {
-            System.err.println("ok   " + what);
+            System.err.println("ok   " + t + what);
         } else {
             failures++;
-            System.err.println("FAIL " + what);
+            System.err.println("FAIL " + t + what);
         }
     }
 
@@ -663,7 +666,7 @@ public final class SelfTest {
     static void cli() throws Exception {
         Path dir = Files.createTempDirectory("testctl-cli");
         Path state = dir.resolve("state");
-        List<String> args = new ArrayList<>(List.of("--state-file", state.toString(), "--sessions", "2", "--https",
+        List<String> args = new ArrayList<>(List.of("--state-file", state.toString(), "--sessions", "2", "--https", "--scenario", "raw-hold",
                 "--hold-ms", "300", "--timeout-ms", "30000", "--log", dir.resolve("log").toString()));
         if (System.getProperty("keys") != null) {
             args.add("--keys-dir");
