@@ -1,0 +1,110 @@
+/*
+ * pipe.h: streams over the channel (channel.md 7).
+ *
+ * Writing to the controller (struct rem_ostream): a controller-exported OutputStream that came
+ * to us as a hudson.remoting.RemoteOutputStream (or a Pipe in "remote to local" form). Writes
+ * become ProxyOutputStream$Chunk commands within the controller's window (REM_PIPE_WINDOW, credit
+ * returned by $Ack); what does not fit waits in a backlog capped at REM_PIPE_MAX_BACKLOG. The
+ * producer stops when rem_ostream_write() says the stream is full and resumes from the drain
+ * callback. The link's own high-water mark is honoured the same way.
+ *
+ * Reading from the controller (struct rem_sink_ops): data the controller pushes into an object
+ * we exported (a RemoteOutputStream we handed out, or the reading end of a greedy
+ * RemoteInputStream / Pipe) arrives through the sink callbacks, strictly in order; each chunk is
+ * acknowledged with ProxyOutputStream$Ack once the sink says it has consumed it. A non-greedy
+ * controller RemoteInputStream is pulled with ProxyInputStream$Chunk requests into the same
+ * callbacks, one request at a time, so memory stays bounded by what the sink holds.
+ *
+ * One loop thread. Ownership as documented per function.
+ */
+#ifndef AG_REMOTING_PIPE_H
+#define AG_REMOTING_PIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "compiler.h"
+#include "jos.h"
+
+struct rem_call;
+struct rem_channel;
+struct rem_ostream;
+
+/* The backlog of os fell to zero after a write reported it full; write again. */
+typedef void (*rem_ostream_drain_cb)(struct rem_ostream *os, void *arg);
+
+/*
+ * Open the controller stream described by v (a hudson.remoting.RemoteOutputStream, or a
+ * hudson.remoting.Pipe with flag 1) found in call's payload. The caller owns *out and drops it
+ * with rem_ostream_unref() (which does not close the remote stream). Returns 0, AG_EPROTO (v is
+ * not such a value; err says why), AG_ECLOSED, AG_ENOMEM.
+ */
+AG_MUST_CHECK int rem_ostream_open(struct rem_call *call, const struct jos_val *v,
+                                   struct rem_ostream **out, struct ag_err *err);
+void rem_ostream_unref(struct rem_ostream *os);
+/* The target oid in the controller's table. */
+int32_t rem_ostream_oid(const struct rem_ostream *os);
+
+/*
+ * Write n bytes (copied) on behalf of call (NULL: not tied to a request). Returns 1 when all
+ * bytes went out or were queued and the stream can take more, 0 when they were queued and the
+ * stream is now full (wait for the drain callback), AG_ELIMIT when the backlog cap would be
+ * passed (nothing written), AG_ECLOSED when the controller reported the stream dead
+ * (NotifyDeadWriter), it was closed, or the channel is gone.
+ */
+AG_MUST_CHECK int rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p,
+                                    size_t n);
+/* Queue a $Flush / an $EOF (error NULL, or a message sent as an IOException) after the data
+ * written so far. After close, writes fail with AG_ECLOSED. */
+AG_MUST_CHECK int rem_ostream_flush(struct rem_ostream *os, struct rem_call *call);
+AG_MUST_CHECK int rem_ostream_close(struct rem_ostream *os, struct rem_call *call,
+                                    const char *error);
+void rem_ostream_on_drain(struct rem_ostream *os, rem_ostream_drain_cb cb, void *arg);
+/* Bytes queued and not yet sent. */
+size_t rem_ostream_backlog(const struct rem_ostream *os);
+/* Credit left in the controller's window. */
+int64_t rem_ostream_window(const struct rem_ostream *os);
+
+/* --- sinks: streams the controller writes into --- */
+
+/* done(): the sink has consumed the chunk given to write(); rc 0, or an error (the writer is
+ * then told with NotifyDeadWriter). */
+typedef void (*rem_sink_done_cb)(void *token, int rc);
+
+struct rem_sink_ops {
+    /* Consume data (valid only during the call unless REM_SINK_PENDING is returned, then until
+     * done(token, rc) is called). Returns 0 (consumed), REM_SINK_PENDING, or an error. */
+    int (*write)(void *ctx, struct ag_iov data, rem_sink_done_cb done, void *token);
+    void (*flush)(void *ctx);
+    /* End of stream: error NULL for a clean EOF, else the controller's error text. Also called
+     * (error "channel closed") when the channel terminates. The sink is not used afterwards. */
+    void (*close)(void *ctx, const char *error);
+};
+#define REM_SINK_PENDING 1
+
+/*
+ * Export a sink (ops and ctx borrowed until ops->close) and return a RemoteOutputStream value
+ * for it in m, to put into a result: the controller then writes into it. NULL and *err on error.
+ */
+struct jos_val *rem_sink_export_ros(struct rem_call *call, struct jos_msg *m,
+                                    const struct rem_sink_ops *ops, void *ctx, struct ag_err *err);
+
+/*
+ * Read the controller stream v (a hudson.remoting.RemoteInputStream, greedy or not, found in
+ * call's payload) into the sink: greedy streams are connected with Pipe$ConnectCommand and
+ * pushed to us; non-greedy ones are pulled with ProxyInputStream$Chunk requests. Returns 0,
+ * AG_EPROTO (err says why), AG_ECLOSED, AG_ENOMEM. ops->close always ends it.
+ */
+AG_MUST_CHECK int rem_istream_open(struct rem_call *call, const struct jos_val *v,
+                                   const struct rem_sink_ops *ops, void *ctx, struct ag_err *err);
+
+/* The oid inside a RemoteOutputStream / RemoteInputStream / Pipe value (tests, logs). */
+AG_MUST_CHECK int rem_stream_value_parse(const struct jos_val *v, int *kind, bool *greedy,
+                                         int32_t *oid, struct ag_err *err);
+#define REM_STREAM_ROS 1  /* RemoteOutputStream */
+#define REM_STREAM_RIS 2  /* RemoteInputStream */
+#define REM_STREAM_PIPE 3 /* Pipe; greedy holds its flag (1 = we write) */
+
+#endif
