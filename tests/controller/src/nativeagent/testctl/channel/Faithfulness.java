@@ -350,6 +350,27 @@ public final class Faithfulness {
             String idNote = r.id == ping.id ? "" : " (id " + r.id + " != request " + ping.id + ")";
             out.add("generated Response(NormalResponse null) vs 07-lastcmd-a2c-00315.bin: "
                     + compareGenerated(reply, goldenReply) + idNote);
+
+            /* a direct RPCRequest (proxy with userProxy=false), as the controller sends IClassLoader.getName() */
+            byte[] goldenRpc = Files.readAllBytes(new File(dir, "06-firstofclass-c2a-00288.bin").toPath());
+            hudson.remoting.RemoteInvocationHandler.RPCRequest g =
+                    (hudson.remoting.RemoteInvocationHandler.RPCRequest) Wire.readCommand(goldenRpc);
+            java.util.concurrent.CompletableFuture<Object> rpc = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ch.rpc(g.oid, g.declaringClassName, g.methodName, new String[0], new Object[0], false, false, 5000);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            byte[] mineRpc = pair[1].receive();
+            out.add("generated RPCRequest (direct, IClassLoader.getName) vs 06-firstofclass-c2a-00288.bin: "
+                    + compareGenerated(mineRpc, goldenRpc));
+            int rpcId = ((hudson.remoting.Request) Wire.readCommand(mineRpc)).id;
+            pair[1].send(Wire.writeCommand(new Response(rpcId, 0, "name", null)));
+            Object name = rpc.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            if (!"name".equals(name)) {
+                out.add("generated RPCRequest: FAILING (raw result " + name + ")");
+            }
         } finally {
             pair[1].close();
             ch.awaitTermination(2000);
