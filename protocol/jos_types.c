@@ -370,8 +370,14 @@ jos__mutf8_len(const char *s, size_t len)
     size_t out = 0;
 
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(u, len, i);
+        size_t k;
 
+        if (u[i] >= 0x01 && u[i] < 0x80) {
+            out++; /* the common case: ASCII */
+            i++;
+            continue;
+        }
+        k = utf8_seq(u, len, i);
         if (k == 0) {
             return SIZE_MAX;
         }
@@ -394,8 +400,19 @@ jos__mutf8_write(const char *s, size_t len, uint8_t *dst)
     size_t o = 0;
 
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(u, len, i);
+        size_t k;
+        size_t run = i;
 
+        while (run < len && u[run] >= 0x01 && u[run] < 0x80) {
+            run++;
+        }
+        if (run > i) {
+            memcpy(dst + o, u + i, run - i); /* copy ASCII runs at once */
+            o += run - i;
+            i = run;
+            continue;
+        }
+        k = utf8_seq(u, len, i);
         if (k == 1 && u[i] == 0) {
             dst[o++] = 0xC0;
             dst[o++] = 0x80;
