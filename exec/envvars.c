@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <uv.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -871,5 +872,30 @@ exec_env_to_envp(const struct exec_env *env, char ***out)
     arr[env->n] = NULL;
     AG_ASSERT((size_t)(p - (char *)arr) == total);
     *out = arr;
+    return 0;
+}
+
+int
+exec_env_make_cookie(char out[EXEC_ENV_COOKIE_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t r[16];
+    size_t o = 0;
+    int rc = uv_random(NULL, NULL, r, sizeof(r), 0, NULL); /* synchronous without a loop */
+
+    if (rc != 0) {
+        return rc;
+    }
+    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* version 4 */
+    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* IETF variant */
+    for (size_t i = 0; i < sizeof(r); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[r[i] >> 4];
+        out[o++] = hex[r[i] & 0x0f];
+    }
+    out[o] = '\0';
+    AG_ASSERT(o == EXEC_ENV_COOKIE_LEN);
     return 0;
 }

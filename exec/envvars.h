@@ -103,6 +103,12 @@ AG_MUST_CHECK int exec_env_replace_macro(const char *s, exec_env_resolve_cb reso
  * free it with a single ag_free(*out). */
 AG_MUST_CHECK int exec_env_to_envp(const struct exec_env *env, char ***out);
 
+/* EnvVars.createCookie(): a random (version 4) UUID in Java's UUID.toString() form, 36 characters
+ * plus NUL, for HUDSON_COOKIE. Reads the kernel's random source (getrandom; never blocks once the
+ * system is up). Returns 0 or a UV_E* error. */
+#define EXEC_ENV_COOKIE_LEN 36
+AG_MUST_CHECK int exec_env_make_cookie(char out[EXEC_ENV_COOKIE_LEN + 1]);
+
 /* Java's String.CASE_INSENSITIVE_ORDER over ASCII-folded bytes: <0, 0, >0. */
 int exec_env_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
 

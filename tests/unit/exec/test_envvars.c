@@ -446,7 +446,23 @@ T_TEST(test_alloc_failure_sweep)
     }
 }
 
-T_MAIN(T_CASE(test_case_insensitive_map), T_CASE(test_order_is_case_insensitive_order),
+T_TEST(test_cookie)
+{
+    /* EnvVars.createCookie: UUID.randomUUID().toString(), e.g.
+     * 3b241101-e2bb-4255-8caf-4136c566a962 (version 4, variant 10xx, lower-case hex). */
+    char a[EXEC_ENV_COOKIE_LEN + 1];
+    char b[EXEC_ENV_COOKIE_LEN + 1];
+
+    T_EQ_INT(exec_env_make_cookie(a), 0);
+    T_EQ_INT(exec_env_make_cookie(b), 0);
+    T_EQ_INT(strlen(a), 36);
+    T_CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+    T_CHECK(a[14] == '4');
+    T_CHECK(strchr("89ab", a[19]) != NULL);
+    T_CHECK(strcmp(a, b) != 0);
+}
+
+T_MAIN(T_CASE(test_cookie), T_CASE(test_case_insensitive_map), T_CASE(test_order_is_case_insensitive_order),
        T_CASE(test_override_table), T_CASE(test_expand_table), T_CASE(test_override_order_table),
        T_CASE(test_override_expanding_all_table), T_CASE(test_launch_pairs_and_lines),
        T_CASE(test_limits), T_CASE(test_alloc_failure_sweep))
