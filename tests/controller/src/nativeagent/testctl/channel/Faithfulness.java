@@ -36,7 +36,9 @@ import java.util.Map;
  *     follows the tag rules our writer implements (-3 bootstrap; -2 oid, then the list index);</li>
  * <li>agent-to-controller commands (a2c): must be read without error.</li>
  * </ul>
- * Prints one line per file: identical / structurally identical / read / FAILING; exits 1 on any FAILING.
+ * Prints one line per file: identical / identical-with-stand-in (the payload names a class of the capture's
+ * harness: a stand-in with the captured name, serialVersionUID and fields is compiled, and the payload
+ * round-trips identically through our writer) / structurally identical / read / FAILING; exits 1 on any FAILING.
  */
 public final class Faithfulness {
     private Faithfulness() {
@@ -98,6 +100,7 @@ public final class Faithfulness {
         if (extra.startsWith("FAILING")) {
             failing++;
         }
+        deleteTempDirs();
         System.out.println("summary: " + verdicts + (failing == 0 ? "" : ", " + failing + " FAILING"));
         System.exit(failing == 0 ? 0 : 1);
     }
@@ -113,17 +116,21 @@ public final class Faithfulness {
                     + " (golden " + g.length + " bytes, ours " + again.length + ")";
         }
         List<String> notes = new ArrayList<>();
-        boolean allIdentical = true;
+        String verdict = "identical";
         for (Map.Entry<String, byte[]> p : payloads(c).entrySet()) {
             String r = checkPayload(p.getValue());
             notes.add(p.getKey() + " " + r);
             if (r.startsWith("FAILING")) {
                 return "FAILING: " + name + " outer identical, but " + p.getKey() + " " + r;
             }
-            allIdentical &= r.startsWith("identical");
+            if (r.startsWith("structurally")) {
+                verdict = "structurally identical";
+            } else if (r.startsWith("identical-with-stand-in") && verdict.equals("identical")) {
+                verdict = "identical-with-stand-in";
+            }
         }
         String tail = notes.isEmpty() ? "" : "; " + String.join("; ", notes);
-        return (allIdentical ? "identical (" : "structurally identical (outer bytes identical, ")
+        return verdict + (verdict.equals("identical") ? " (" : " (outer bytes identical, ")
                 + name + ", " + g.length + " bytes" + tail + ")";
     }
 
@@ -159,6 +166,10 @@ public final class Faithfulness {
             if (s != null) {
                 return "FAILING (" + s + ")";
             }
+            String standIn = roundTripWithStandIns(p, cap);
+            if (standIn != null) {
+                return standIn;
+            }
             return "structurally identical (" + p.length + " bytes; has class " + e.getMessage()
                     + " we do not have; descriptors " + cap.descNames() + ", annotations " + cap.tags
                     + ", ours compared: " + cap.compared + ")";
@@ -178,6 +189,143 @@ public final class Faithfulness {
             return "FAILING (payload re-serialized differs at offset " + mismatch(p, again) + ")";
         }
         return "identical (" + p.length + " bytes, annotations " + cap.tags + ")";
+    }
+
+    private static final Map<String, ClassLoader> STAND_INS = new java.util.HashMap<>();
+    private static final List<java.nio.file.Path> TEMP_DIRS = new ArrayList<>();
+
+    private static void deleteTempDirs() {
+        for (java.nio.file.Path d : TEMP_DIRS) {
+            try (java.util.stream.Stream<java.nio.file.Path> w = Files.walk(d)) {
+                w.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+            } catch (IOException e) {
+                System.err.println("could not delete " + d + ": " + e);
+            }
+        }
+    }
+
+    /**
+     * For a payload naming classes of the capture's own harness (refpeer.*): compile stand-ins with
+     * exactly the captured name, serialVersionUID and fields, load them together with our wire classes
+     * in one class loader (as the capture had one loader), and round-trip the payload through our
+     * MultiClassLoaderOutput. Returns the verdict if the bytes are identical, else null (structural only).
+     */
+    static String roundTripWithStandIns(byte[] p, Capture cap) {
+        try {
+            StringBuilder key = new StringBuilder();
+            Map<String, String> sources = new LinkedHashMap<>();
+            for (ObjectStreamClass d : cap.descs) {
+                String n = d.getName();
+                try {
+                    Class.forName(n, false, Faithfulness.class.getClassLoader());
+                    continue;
+                } catch (ClassNotFoundException e) {
+                    /* needs a stand-in */
+                }
+                if (n.contains("$") || !n.contains(".") || n.startsWith("[")) {
+                    return null;
+                }
+                StringBuilder src = new StringBuilder();
+                src.append("package ").append(n, 0, n.lastIndexOf('.')).append(";\n")
+                        .append("public class ").append(n.substring(n.lastIndexOf('.') + 1))
+                        .append(" implements java.io.Serializable {\n")
+                        .append("    private static final long serialVersionUID = ").append(d.getSerialVersionUID()).append("L;\n");
+                for (ObjectStreamField f : d.getFields()) {
+                    src.append("    public ").append(javaType(f)).append(' ').append(f.getName()).append(";\n");
+                }
+                sources.put(n, src.append("}\n").toString());
+                key.append(n).append(';');
+            }
+            if (sources.isEmpty()) {
+                return null;
+            }
+            ClassLoader loader = STAND_INS.get(key.toString());
+            if (loader == null) {
+                loader = compileStandIns(sources);
+                if (loader == null) {
+                    return null;
+                }
+                STAND_INS.put(key.toString(), loader);
+            }
+            final ClassLoader cl = loader;
+            Wire.LoaderResolver r = new Wire.LoaderResolver() {
+                @Override
+                public ClassLoader ourLoader(int oid) {
+                    return cl;
+                }
+
+                @Override
+                public ClassLoader agentLoader(int oid) {
+                    return cl;
+                }
+            };
+            Object o;
+            try (ObjectInputStream in = new Wire.MultiClassLoaderInput(new ByteArrayInputStream(p), r)) {
+                o = in.readObject();
+            }
+            Integer oid = cap.firstExportOid;
+            ByteArrayOutputStream bos = new ByteArrayOutputStream();
+            try (Wire.MultiClassLoaderOutput out = new Wire.MultiClassLoaderOutput(bos, c -> oid)) {
+                out.writeObject(o);
+            }
+            if (!Arrays.equals(p, bos.toByteArray())) {
+                return null;
+            }
+            return "identical-with-stand-in (" + p.length + " bytes; " + String.join(", ", sources.keySet())
+                    + " rebuilt from the captured descriptor, payload re-serialized identically; annotations " + cap.tags + ")";
+        } catch (Exception | LinkageError e) {
+            return null;
+        }
+    }
+
+    private static String javaType(ObjectStreamField f) {
+        String t = f.isPrimitive() ? String.valueOf(f.getTypeCode()) : f.getTypeString();
+        int dims = 0;
+        while (t.startsWith("[")) {
+            dims++;
+            t = t.substring(1);
+        }
+        String base;
+        switch (t.charAt(0)) {
+            case 'B': base = "byte"; break;
+            case 'C': base = "char"; break;
+            case 'D': base = "double"; break;
+            case 'F': base = "float"; break;
+            case 'I': base = "int"; break;
+            case 'J': base = "long"; break;
+            case 'S': base = "short"; break;
+            case 'Z': base = "boolean"; break;
+            default: base = t.substring(1, t.length() - 1).replace('/', '.').replace('$', '.');
+        }
+        return base + "[]".repeat(dims);
+    }
+
+    /** Compile the stand-ins; load them and our wire classes child-first in one loader. Null without a compiler. */
+    private static ClassLoader compileStandIns(Map<String, String> sources) throws IOException {
+        javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+        if (javac == null) {
+            return null;
+        }
+        java.nio.file.Path dir = Files.createTempDirectory("testctl-standins");
+        TEMP_DIRS.add(dir);
+        List<String> args = new ArrayList<>(List.of("--release", "17", "-nowarn", "-d", dir.toString(),
+                "-cp", System.getProperty("java.class.path")));
+        for (Map.Entry<String, String> e : sources.entrySet()) {
+            java.nio.file.Path src = dir.resolve(e.getKey().replace('.', '/') + ".java");
+            Files.createDirectories(src.getParent());
+            Files.writeString(src, e.getValue());
+            args.add(src.toString());
+        }
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        if (javac.run(null, err, err, args.toArray(new String[0])) != 0) {
+            return null;
+        }
+        List<java.net.URL> urls = new ArrayList<>();
+        urls.add(dir.toUri().toURL());
+        for (String cp : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            urls.add(new File(cp).toURI().toURL());
+        }
+        return new java.net.URLClassLoader(urls.toArray(new java.net.URL[0]), ClassLoader.getPlatformClassLoader());
     }
 
     /**
