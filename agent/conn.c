@@ -42,6 +42,7 @@ struct agent_conn {
     bool first;
     uint64_t first_attempt; /* uv_now of the current reconnect sequence start */
     uint64_t retry_ms;      /* AGENT_CONN_RETRY_MS, or AG_TEST_RETRY_MS */
+    uint64_t step_ms;       /* JNLP4 step deadline: 0 (defaults), or AG_TEST_STEP_MS */
 
     struct proto_http *http;   /* discovery or ready poll in flight */
     struct proto_dial *probe;  /* reachability probe in flight */
@@ -505,6 +506,7 @@ try_protocol(struct agent_conn *c)
         p.keepalive = !c->conf->no_keep_alive;
         p.our_capability = PROTO_CAPABILITY_OURS;
         p.tls_ctx = c->jnlp4_ctx;
+        p.step_ms = c->step_ms;
         conn_set_state(c, AGENT_CONN_HANDSHAKING);
         rc = proto_jnlp4_connect(c->loop, &p, on_jnlp4, on_session_gone, c, &c->j);
         if (rc == 0) {
@@ -833,6 +835,7 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
     struct agent_conn *c = ag_calloc(1, sizeof(*c));
     struct ag_err err = {0};
     const char *test_retry = getenv("AG_TEST_RETRY_MS");
+    const char *test_step = getenv("AG_TEST_STEP_MS");
     int status;
     int rc;
 
@@ -852,6 +855,13 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
 
         if (ag_parse_u64(test_retry, strlen(test_retry), 600000, &v) == 0 && v > 0) {
             c->retry_ms = v;
+        }
+    }
+    if (test_step != NULL) {
+        uint64_t v = 0;
+
+        if (ag_parse_u64(test_step, strlen(test_step), 600000, &v) == 0) {
+            c->step_ms = v;
         }
     }
     if (conf->secret != NULL) {

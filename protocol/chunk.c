@@ -21,7 +21,7 @@ proto_chunk_dec_fini(struct proto_chunk_dec *d)
 bool
 proto_chunk_idle(const struct proto_chunk_dec *d)
 {
-    return d->hdr_have == 0 && !d->in_chunk && d->cmd.len == 0 && !d->ready;
+    return d->hdr_have == 0 && !d->in_chunk && !d->ready && (d->cmd.len == 0 || d->taken);
 }
 
 ssize_t
@@ -30,8 +30,12 @@ proto_chunk_feed(struct proto_chunk_dec *d, const uint8_t *p, size_t n, struct a
     size_t used = 0;
 
     if (d->ready) {
-        /* The caller took the previous command; start the next one. */
-        d->ready = false;
+        /* A complete command nobody took: stop, so the caller sees it. */
+        return 0;
+    }
+    if (d->taken) {
+        /* The caller has the previous command; start the next one. */
+        d->taken = false;
         d->chunks = 0;
         d->cmd.len = 0;
     }
@@ -85,6 +89,8 @@ proto_chunk_next(struct proto_chunk_dec *d, struct ag_iov *cmd)
         return false;
     }
     *cmd = ag_buf_iov(&d->cmd);
+    d->ready = false;
+    d->taken = true;
     return true;
 }
 

@@ -37,6 +37,7 @@ struct proto_chunk_dec {
     bool more;       /* the current chunk has bit 15 set */
     bool in_chunk;   /* a header was read and its payload is pending */
     bool ready;      /* cmd holds a complete command, not yet taken */
+    bool taken;      /* cmd was handed out by proto_chunk_next; reset on the next feed */
     uint64_t offset; /* stream offset of the next byte fed */
     uint64_t chunks; /* chunks in the command being assembled */
     struct ag_buf cmd; /* owned: the command being reassembled, capped at max_command */
@@ -49,7 +50,7 @@ void proto_chunk_dec_fini(struct proto_chunk_dec *d);
 /*
  * Feed bytes. Consumes input until one command is complete or the input ends, and returns
  * the number of bytes consumed (so the caller feeds the rest after taking the command with
- * proto_chunk_next). Errors: AG_ELIMIT when a command grows past the cap (checked as each
+ * proto_chunk_next; while a complete command is not taken, feed consumes nothing). Errors: AG_ELIMIT when a command grows past the cap (checked as each
  * header is read, before the payload arrives), AG_ENOMEM. After an error the decoder is
  * unusable: close the connection.
  */

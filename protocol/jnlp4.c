@@ -29,6 +29,10 @@ proto_jnlp4_ack_feed(struct proto_jnlp4_ack *a, const uint8_t *p, size_t n, stru
             static const char digits[] = "0123456789abcdef";
             size_t k = 0;
 
+            /* Like AckFilterLayer, show what arrived with it (up to the 5 ACK bytes). */
+            while (used < n && a->have + 1 < sizeof(k_ack)) {
+                a->got[++a->have] = p[used++];
+            }
             for (size_t i = 0; i <= a->have; i++) {
                 hex[k++] = digits[a->got[i] >> 4];
                 hex[k++] = digits[a->got[i] & 15];
@@ -528,6 +532,8 @@ struct proto_jnlp4 {
     bool proxy_protocol;
     bool keepalive;
     SSL_CTX *tls_ctx;
+    uint64_t ack_ms;
+    uint64_t handshake_ms;
     proto_jnlp4_connect_cb cb;
     proto_jnlp4_gone_cb gone;
     void *arg;
@@ -662,8 +668,9 @@ on_deadline(uv_timer_t *t)
     case J_OPEN:
     case J_CLOSED:
     default:
-        (void)snprintf(why, sizeof(why), "handshake timed out after %u s waiting for the %s step",
-                       PROTO_JNLP4_HANDSHAKE_MS / 1000, k_step_names[j->state]);
+        (void)snprintf(why, sizeof(why), "no answer from the controller within %llu ms during the "
+                       "%s step",
+                       (unsigned long long)j->handshake_ms, k_step_names[j->state]);
         break;
     }
     fail(j, AG_ETIMEDOUT, why);
@@ -1103,7 +1110,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         /* The ClientHello goes only after the whole ACK (4.3 #4). */
         j->state = J_TLS;
-        set_deadline(j, PROTO_JNLP4_HANDSHAKE_MS);
+        set_deadline(j, j->handshake_ms);
         rc = proto_tls_handshake(j->tls, &err);
         if (rc < 0 || flush_tls(j) != 0) {
             fail(j, rc < 0 ? rc : AG_ENOMEM, err.msg);
@@ -1175,7 +1182,7 @@ on_dialled(struct proto_dial *d, int status, uv_tcp_t *tcp, const char *why, voi
     j->tcp = tcp;
     tcp->data = j;
     j->state = J_ACK;
-    set_deadline(j, PROTO_JNLP4_ACK_MS);
+    set_deadline(j, j->ack_ms);
     rc = uv_read_start((uv_stream_t *)tcp, on_alloc, on_read);
     if (rc != 0) {
         fail(j, rc, "cannot read from the socket");
@@ -1223,6 +1230,8 @@ proto_jnlp4_connect(uv_loop_t *loop, const struct proto_jnlp4_params *p,
     j->proxy_protocol = p->proxy_protocol;
     j->keepalive = p->keepalive;
     j->tls_ctx = p->tls_ctx;
+    j->ack_ms = p->step_ms != 0 ? p->step_ms : PROTO_JNLP4_ACK_MS;
+    j->handshake_ms = p->step_ms != 0 ? p->step_ms : PROTO_JNLP4_HANDSHAKE_MS;
     proto_jnlp4_peer_init(&j->peer);
     proto_chunk_dec_init(&j->chunks, PROTO_JNLP4_MAX_COMMAND);
     ag_buf_init(&j->pending, PROTO_JNLP4_MAX_COMMAND);

@@ -115,6 +115,7 @@ struct proto_jnlp4_params {
     bool keepalive;
     uint64_t our_capability;
     SSL_CTX *tls_ctx; /* a proto_tls_ctx_new_jnlp4 context; must outlive the connection */
+    uint64_t step_ms; /* deadline of each step after connecting; 0 = the defaults above */
 };
 
 /*

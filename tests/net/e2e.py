@@ -1,0 +1,500 @@
+#!/usr/bin/env python3
+"""End-to-end tests of jenkins-agent against the test controller (tests/controller).
+
+usage: e2e.py --agent BIN --java JAVA --classes DIR --keys DIR CASE
+
+Each case starts the controller (java nativeagent.testctl.Main), waits for its state file,
+runs jenkins-agent, and checks the agent's log lines and exit status. Exit 0 on success, 1 on
+failure (with the agent's and the controller's logs), 77 when the controller is not built.
+Only the Python standard library is used.
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# An RSA SPKI that is not the controller's (the one of golden/09-http-response.txt).
+OTHER_IDENTITY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1ZvCf2TFkfG6M/Q2If5fW1T/p7u2zHVrOaXmP80qDfdwB7Fi"
+    "iLiNyhvKhjfFdJu5pBjWkYgrYRqq2yXBLp8VhRH3WSGILVJWK6hBm1Hy4Q7ZJoPMXo0JWUNn+8A+mRyJH5HyKDfqxKqf"
+    "28NJ5Mms4VyFFPOb0HQtH+79UksV3FYSYpRMdRqvXF+M90zZFaCGqEA97BxdEVKmr5yEu0oVuwjaBVzn21bNn3hgfpEH"
+    "GYhMM5kyDLdLgtY6ZJv0QaKr2i832+CEc5I6U9CCG/CB++6Gl6R71J/mR8cMaTvrYbNEpfwcdAHMYbCTb8ugiHJ0X1It"
+    "LmpZ4k63biyNAPAwlQIDAQAB")
+WRONG_SECRET = "fedcba9876543210" * 4
+
+ARGS = None
+STARTED = []  # every Agent and Controller, for the failure report
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Controller:
+    def __init__(self, *extra):
+        self.dir = tempfile.mkdtemp(prefix="e2e-ctl-")
+        self.state_path = os.path.join(self.dir, "state")
+        self.log_path = os.path.join(self.dir, "ctl.log")
+        cmd = [ARGS.java, "-cp", ARGS.classes, "nativeagent.testctl.Main",
+               "--state-file", self.state_path, "--keys-dir", ARGS.keys,
+               "--timeout-ms", "120000"] + list(extra)
+        STARTED.append(self)
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.state = {}
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            if os.path.exists(self.state_path) and os.path.getsize(self.state_path) > 0:
+                time.sleep(0.05)
+                with open(self.state_path) as f:
+                    for line in f:
+                        if "=" in line:
+                            k, v = line.rstrip("\n").split("=", 1)
+                            self.state[k] = v
+                if "agent_port" in self.state:
+                    return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise Failure("the controller did not start:\n" + self.text())
+
+    def __getitem__(self, k):
+        return self.state[k]
+
+    def text(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+class Agent:
+    def __init__(self, *args, env=None):
+        e = dict(os.environ)
+        e.setdefault("AG_TEST_RETRY_MS", "500")
+        if env:
+            e.update(env)
+        STARTED.append(self)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen([ARGS.agent] + list(args), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def count(self, regex):
+        r = re.compile(regex)
+        with self.cond:
+            return sum(1 for l in self.lines if r.search(l))
+
+    def wait_line(self, regex, timeout=20, count=1):
+        r = re.compile(regex)
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                if sum(1 for l in self.lines if r.search(l)) >= count:
+                    return
+                left = deadline - time.time()
+                if left <= 0 or (self.p.poll() is not None and not self.t.is_alive()):
+                    raise Failure("no line matching /%s/ (x%d) within %ss" % (regex, count, timeout))
+                self.cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout=20):
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("the agent did not exit within %ss" % timeout)
+        self.t.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        return self.wait_exit(10)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def expect_in_order(agent, patterns):
+    lines = agent.text().split("\n")
+    i = 0
+    for pat in patterns:
+        r = re.compile(pat)
+        while i < len(lines) and not r.search(lines[i]):
+            i += 1
+        check(i < len(lines), "line /%s/ missing or out of order" % pat)
+        i += 1
+
+
+def no_secret(agent, secret):
+    check(secret not in agent.text(), "the secret appears in the agent's output")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cred(ctl):
+    return ["-name", ctl["name"], "-secret", ctl["secret"]]
+
+
+# ---- cases ----
+
+def case_keys():
+    ctl = Controller()
+    ctl.stop()
+
+
+def case_url_http():
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        a = Agent("-url", ctl["http_url"], "-noReconnect", *cred(ctl))
+        rc = a.wait_exit(30)
+        url = re.escape(ctl["http_url"])
+        port = ctl["agent_port"]
+        expect_in_order(a, [
+            r"INFO: Locating server among \[%s\]$" % url,
+            r"INFO: Remoting server accepts the following protocols: \[JNLP4-connect, Ping\]$",
+            r"INFO: Agent discovery successful$",
+            r"INFO:   Agent address: 127\.0\.0\.1$",
+            r"INFO:   Agent port:    %s$" % port,
+            r"INFO:   Identity:      ([0-9a-f]{2}:){15}[0-9a-f]{2}$",
+            r"INFO: Handshaking$",
+            r"INFO: Server reports protocol JNLP4-connect-proxy not supported, skipping$",
+            r"INFO: Trying protocol: JNLP4-connect$",
+            r"INFO: Connecting to 127\.0\.0\.1:%s$" % port,
+            r"INFO: Remote identity confirmed: ([0-9a-f]{2}:){15}[0-9a-f]{2}$",
+            r"INFO: Connected$",
+            r"INFO: Terminated$",
+        ])
+        check(rc == 0, "exit status %d, want 0 (-noReconnect after a session)" % rc)
+        no_secret(a, ctl["secret"])
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_url_https():
+    ctl = Controller("--https", "--hold-ms", "1500")
+    try:
+        check("https_url" in ctl.state and "cert_file" in ctl.state, "no https_url in the state")
+        a = Agent("-url", ctl["https_url"], "-cert", "@" + ctl["cert_file"], "-noReconnect",
+                  *cred(ctl))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"Locating server among \[https://", r"INFO: Connected$",
+                            r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        # Without -cert the self-signed certificate is not trusted.
+        b = Agent("-url", ctl["https_url"], "-noReconnect", *cred(ctl))
+        rc = b.wait_exit(30)
+        check(b.count(r"certificate verification failed") == 1,
+              "no certificate failure line:\n" + b.text())
+        check(rc == 1, "exit status %d, want 1 (discovery failed with -noReconnect)" % rc)
+        # -noCertificateCheck: loud warning, then it works.
+        c = Agent("-url", ctl["https_url"], "-noCertificateCheck", "-noReconnect", *cred(ctl))
+        rc = c.wait_exit(30)
+        check(c.count(r"WARNING: Certificate validation for HTTPs endpoints is disabled") == 1,
+              "no -noCertificateCheck warning")
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "-noCertificateCheck run failed")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_direct():
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        a = Agent("-direct", "127.0.0.1:" + ctl["agent_port"], "-instanceIdentity",
+                  ctl["identity"], "-protocols", "JNLP4-connect", "-noReconnect", *cred(ctl))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Locating server among \[\]$",
+                            r"INFO: Agent discovery successful$",
+                            r"INFO: Handshaking$", r"INFO: Trying protocol: JNLP4-connect$",
+                            r"INFO: Remote identity confirmed: ", r"INFO: Connected$",
+                            r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        check(a.count(r"tcpSlaveAgentListener") == 0, "direct mode made an HTTP request")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_direct_all_protocols():
+    """-direct without -protocols tries JNLP4-connect-proxy first, as agent.jar does."""
+    ctl = Controller("--hold-ms", "1000")
+    try:
+        a = Agent("-direct", "127.0.0.1:" + ctl["agent_port"], "-instanceIdentity",
+                  ctl["identity"], "-noReconnect", *cred(ctl))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Trying protocol: JNLP4-connect-proxy$",
+                            r"Incorrect acknowledgement sequence",
+                            r"INFO: Trying protocol: JNLP4-connect$", r"INFO: Connected$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_wrong_secret():
+    ctl = Controller()
+    try:
+        a = Agent("-url", ctl["http_url"], "-noReconnect", "-name", ctl["name"], "-secret",
+                  WRONG_SECRET)
+        rc = a.wait_exit(30)
+        check(a.count(r"WARNING: Local headers refused by remote: Authorization failure") == 1,
+              "no single refusal line")
+        check(a.count(r"INFO: Connected") == 0, "connected with a wrong secret")
+        check(rc == 0, "exit status %d, want 0 (agent.jar: rejected + -noReconnect)" % rc)
+        no_secret(a, WRONG_SECRET)
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_unknown_name():
+    ctl = Controller()
+    try:
+        a = Agent("-url", ctl["http_url"], "-noReconnect", "-name", "nobody", "-secret",
+                  ctl["secret"])
+        rc = a.wait_exit(30)
+        check(a.count(r"WARNING: Local headers refused by remote: Unknown client name: nobody") == 1,
+              "no single refusal line")
+        check(rc == 0, "exit status %d, want 0" % rc)
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_wrong_identity():
+    ctl = Controller()
+    try:
+        a = Agent("-direct", "127.0.0.1:" + ctl["agent_port"], "-instanceIdentity",
+                  OTHER_IDENTITY, "-protocols", "JNLP4-connect", "-noReconnect", *cred(ctl))
+        rc = a.wait_exit(30)
+        check(a.count(r"WARNING: .*is not the expected controller.*check -instanceIdentity") == 1,
+              "no single identity line")
+        check(a.count(r"INFO: Connected") == 0, "connected to the wrong controller")
+        check(rc == 0, "exit status %d, want 0" % rc)
+        b = Agent("-direct", "127.0.0.1:" + ctl["agent_port"], "-instanceIdentity", "not*base64",
+                  *cred(ctl))
+        rc = b.wait_exit(10)
+        check(b.count(r"SEVERE: Invalid instanceIdentity\.") == 1 and rc == 1,
+              "bad -instanceIdentity: status %d" % rc)
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_dead_port():
+    port = free_port()
+    a = Agent("-direct", "127.0.0.1:%d" % port, "-instanceIdentity", OTHER_IDENTITY,
+              "-protocols", "JNLP4-connect", "-noReconnect", "-name", "x", "-secret", WRONG_SECRET)
+    rc = a.wait_exit(30)
+    check(a.count(r"WARNING: Protocol JNLP4-connect: cannot connect to 127\.0\.0\.1:%d: "
+                  r"connection refused" % port) == 1, "no single connect failure line")
+    check(rc == 0, "exit status %d, want 0" % rc)
+    b = Agent("-url", "http://127.0.0.1:%d/" % port, "-noReconnect", "-name", "x", "-secret",
+              WRONG_SECRET)
+    rc = b.wait_exit(30)
+    check(b.count(r"SEVERE: Could not locate server among \[http://127\.0\.0\.1:%d/\]: Failed "
+                  r"to connect to http://127\.0\.0\.1:%d/tcpSlaveAgentListener/: connection "
+                  r"refused" % (port, port)) == 1, "no single discovery failure line")
+    check(rc == 1, "exit status %d, want 1 (discovery failure with -noReconnect)" % rc)
+    # Without -noReconnect: retries until stopped; SIGTERM ends it with 143.
+    c = Agent("-url", "http://127.0.0.1:%d/" % port, "-name", "x", "-secret", WRONG_SECRET)
+    c.wait_line(r"Could not locate server among .*; waiting 500 milliseconds before retry",
+                count=2)
+    rc = c.stop()
+    check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+    return a, None
+
+
+class Forwarder:
+    """A TCP relay on a fixed port to whatever controller HTTP port is current."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.target = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            u = socket.create_connection(("127.0.0.1", self.target), 5)
+        except (OSError, TypeError):
+            c.close()
+            return
+
+        def pump(a, b):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d:
+                        break
+                    b.sendall(d)
+            except OSError:
+                pass
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+        threading.Thread(target=pump, args=(u, c), daemon=True).start()
+
+
+def http_port(url):
+    return int(re.match(r"https?://[^:/]+:(\d+)/", url).group(1))
+
+
+def case_restart():
+    """The controller dies and comes back (same identity, new agent port): the agent reconnects."""
+    fwd = Forwarder()
+    ctl = Controller()
+    ctl2 = None
+    try:
+        fwd.target = http_port(ctl["http_url"])
+        url = "http://127.0.0.1:%d/" % fwd.port
+        a = Agent("-url", url, *cred(ctl))
+        a.wait_line(r"INFO: Connected$", 30)
+        ctl.stop(signal.SIGKILL)
+        a.wait_line(r"INFO: Terminated$", 20)
+        a.wait_line(r"Failed to connect to %s\. Will try again: " % re.escape(url), 20)
+        ctl2 = Controller()
+        fwd.target = http_port(ctl2["http_url"])
+        a.wait_line(r"INFO: Connected$", 30, count=2)
+        expect_in_order(a, [r"INFO: Connected$", r"INFO: Terminated$",
+                            r"INFO: Performing onReconnect operation\.$",
+                            r"INFO: onReconnect operation completed\.$",
+                            r"INFO: Locating server among", r"INFO: Connecting to 127\.0\.0\.1:%s$"
+                            % ctl2["agent_port"], r"INFO: Connected$"])
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+    finally:
+        ctl.stop()
+        if ctl2 is not None:
+            ctl2.stop()
+    return a, ctl
+
+
+FAULTS = {
+    "garbage-http": r"WARNING: .*invalid HTTP response|WARNING: .*tcpSlaveAgentListener",
+    "garbage-ack": r"WARNING: Protocol JNLP4-connect: Incorrect acknowledgement sequence",
+    "close-after-ack": r"WARNING: Protocol JNLP4-connect: .*closed",
+    "garbage-headers": r"WARNING: Protocol JNLP4-connect failed during the \w+ step: invalid",
+    "garbage-capability": r"WARNING: Protocol JNLP4-connect failed during the capability step",
+    "stall-after-headers": r"WARNING: Protocol JNLP4-connect failed during the \w+ step: no "
+                           r"answer from the controller within 3000 ms",
+    "refuse:Go away": r"WARNING: Local headers refused by remote: Go away$",
+    "kill-after-connected:300": r"INFO: Terminated$",
+}
+
+
+def case_fault(spec):
+    ctl = Controller("--fault", spec, "--fault-count", "1")
+    try:
+        # Only the stall needs a short step deadline; a loaded JVM's first TLS handshake is slow.
+        env = {"AG_TEST_STEP_MS": "3000"} if spec.startswith("stall") else None
+        a = Agent("-url", ctl["http_url"], *cred(ctl), env=env)
+        a.wait_line(FAULTS[spec], 30)
+        a.wait_line(r"INFO: Connected$", 30, count=2 if spec.startswith("kill") else 1)
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(r"SEVERE|AddressSanitizer|runtime error") == 0, "error in the agent log")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agent", required=True)
+    ap.add_argument("--java", required=True)
+    ap.add_argument("--classes", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("case")
+    ARGS = ap.parse_args()
+    if not os.path.isdir(os.path.join(ARGS.classes, "nativeagent", "testctl")):
+        print("the test controller is not built; skipping")
+        return 77
+    os.makedirs(ARGS.keys, exist_ok=True)
+    t0 = time.time()
+    try:
+        if ARGS.case.startswith("fault:"):
+            case_fault(ARGS.case[len("fault:"):])
+        else:
+            globals()["case_" + ARGS.case]()
+    except Failure as e:
+        for o in STARTED:
+            kind = "agent" if isinstance(o, Agent) else "controller"
+            if isinstance(o, Agent):
+                o.kill()
+            print("---- %s output (last 80 lines) ----" % kind)
+            print("\n".join(o.text().split("\n")[-80:]))
+        print("FAIL %s: %s" % (ARGS.case, e))
+        return 1
+    finally:
+        for o in STARTED:
+            if isinstance(o, Agent):
+                o.kill()
+    print("PASS %s (%.1f s)" % (ARGS.case, time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
