@@ -87,7 +87,7 @@ struct cvec {
     X(O_NOCERTCHECK, "-noCertificateCheck", "-disableHttpsCertValidation", false, "", "",          \
       "[-cert]", "do not verify HTTPS/WSS certificates (a last resort)")                           \
     X(O_AGENTLOG, "-agentLog", "", true, " FILE", "", "",                                          \
-      "also write the log to FILE, emptied at start (replaces the workDir log files)")                     \
+      "also write the log to FILE, emptied at start (replaces the workDir log files)")             \
     X(O_LOGGINGCONFIG, "-loggingConfig", "", true, " FILE", "", "",                                \
       "java.util.logging properties file (accepted; not supported yet, ignored with a warning)")   \
     X(O_JARCACHE, "-jar-cache", "", true, " DIR", "", "",                                          \
