@@ -91,9 +91,16 @@ final class AgentListener {
             return;
         }
         String name = line.substring("Protocol:".length());
-        if (!ctl.protocols.contains(name) || !(name.equals("JNLP4-connect") || name.equals("Ping"))) {
-            log("protocol \"" + name + "\" is not enabled here -> \"Unknown protocol:\"");
+        if (!name.equals("JNLP4-connect") && !name.equals("Ping")) {
+            /* Not an AgentProtocol of Jenkins core (JNLP4-connect-proxy is CloudBees-only). */
+            log("protocol \"" + name + "\" is unknown here -> \"Unknown protocol:\"");
             refuseProtocol(out, "Unknown protocol:\n");
+            return;
+        }
+        if (name.equals("JNLP4-connect") && !ctl.protocols.contains(name)) {
+            /* Known but not enabled (Ping is required, so always enabled). */
+            log("protocol \"" + name + "\" is disabled (--protocols) -> \"Disabled protocol:" + line + "\"");
+            refuseProtocol(out, "Disabled protocol:" + line + "\n");
             return;
         }
         if (name.equals("Ping")) {
@@ -104,7 +111,7 @@ final class AgentListener {
         jnlp4(in, out);
     }
 
-    /** TcpSlaveAgentListener: error text + platform line separator, shut down output, close. */
+    /** TcpSlaveAgentListener.error: text + platform line separator ("\n"), shut down output, close. */
     private void refuseProtocol(OutputStream out, String text) throws IOException {
         Wire.writeFlush(out, text.getBytes(StandardCharsets.UTF_8));
         socket.shutdownOutput();
@@ -116,17 +123,20 @@ final class AgentListener {
         if (start.startsWith("GET / ")) {
             log("HTTP GET / on the agent port -> diagnostic page");
             resp = "HTTP/1.0 200 OK\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\n"
-                    + "Jenkins-Agent-Protocols: " + String.join(", ", ctl.protocols) + "\r\n"
+                    + "Jenkins-Agent-Protocols: " + String.join(", ", new java.util.TreeSet<>(ctl.protocols)) + "\r\n"
                     + "Jenkins-Version: 2.579\r\n"
                     + "Jenkins-Session: testctl\r\n"
                     + "Client: " + socket.getInetAddress().getHostAddress() + "\r\n"
                     + "Server: " + socket.getLocalAddress().getHostAddress() + "\r\n"
-                    + (ctl.cfg.minVersion != null ? "Remoting-Minimum-Version: " + ctl.cfg.minVersion + "\r\n" : "");
+                    + "Remoting-Minimum-Version: "
+                    + (ctl.cfg.minVersion != null ? ctl.cfg.minVersion : Config.JENKINS_MIN_VERSION) + "\r\n";
         } else {
             log("HTTP GET (not /) on the agent port -> 404");
             resp = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\nNot Found\r\n";
         }
         Wire.writeFlush(out, resp.getBytes(StandardCharsets.UTF_8));
+        socket.shutdownOutput();
+        socket.getInputStream().transferTo(OutputStream.nullOutputStream());
     }
 
     private void jnlp4(InputStream in, OutputStream out) throws IOException {
@@ -267,6 +277,12 @@ final class AgentListener {
         if (theirVerdict.startsWith("ERROR:") || theirVerdict.startsWith("FATAL:")) {
             Log.info(tag + ": agent refused our headers: " + theirVerdict + "; sending BYE");
             Wire.writeFlush(tout, Wire.BYE);
+            /* Then abort: send nothing more, close once the agent closes or after 10 s. */
+            try {
+                tin.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                /* timeout or reset: close anyway */
+            }
             return;
         }
         if (!theirVerdict.equals("OK")) {
