@@ -140,8 +140,8 @@ main(int argc, char **argv)
     }
     qsort(lat, spawns, sizeof(*lat), cmp_u64);
     printf("spawn `true` to exit report: median %.3f ms, p90 %.3f ms, min %.3f ms (%zu runs)\n",
-           (double)lat[spawns / 2] / 1e6, (double)lat[spawns * 9 / 10] / 1e6,
-           (double)lat[0] / 1e6, spawns);
+           (double)lat[spawns / 2] / 1e6, (double)lat[spawns * 9 / 10] / 1e6, (double)lat[0] / 1e6,
+           spawns);
     free(lat);
     (void)uv_loop_close(&loop);
     return 0;

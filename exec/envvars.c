@@ -463,6 +463,11 @@ struct refset {
     bool present; /* the key has an entry in refereeSetMap (keys without '+') */
 };
 
+struct order_frame {
+    const char *node;
+    size_t edge; /* next edge to follow */
+};
+
 struct order_calc {
     const struct exec_env *target; /* borrowed */
     const struct exec_env *all;    /* borrowed */
@@ -476,10 +481,7 @@ struct order_calc {
     const char **visited; /* owned array, borrowed strings */
     size_t nvisited;
     size_t cvisited;
-    struct frame {
-        const char *node;
-        size_t edge;
-    } *path; /* owned */
+    struct order_frame *path; /* owned */
     size_t npath;
     size_t cpath;
     const char **sorted; /* owned array, borrowed strings */
@@ -609,7 +611,7 @@ order_run(struct order_calc *oc)
             return rc;
         }
         oc->visited[oc->nvisited++] = oc->all->v[r].key;
-        oc->path[oc->npath++] = (struct frame){oc->all->v[r].key, 0};
+        oc->path[oc->npath++] = (struct order_frame){oc->all->v[r].key, 0};
         while (oc->npath > 0) {
             struct frame *top = &oc->path[oc->npath - 1];
             struct refset *es = edges_of(oc, top->node);
@@ -680,7 +682,7 @@ order_run(struct order_calc *oc)
                     return rc;
                 }
                 oc->visited[oc->nvisited++] = q;
-                oc->path[oc->npath++] = (struct frame){q, 0};
+                oc->path[oc->npath++] = (struct order_frame){q, 0};
                 continue;
             }
             if ((rc = grow(&oc->sorted, &oc->csorted, oc->nsorted, sizeof(char *))) != 0) {
@@ -759,7 +761,8 @@ order_compute(struct order_calc *oc, struct ag_err *err)
     }
     /* Keep the last appearance of each key of all (case-sensitive list, case-insensitive
      * containsKey), in sorted order; then the X+Y keys in all's order. A key referenced with
-     * another spelling ("$path" for PATH) is a second node, so Java overrides it twice; so do we. */
+     * another spelling ("$path" for PATH) is a second node, so Java overrides it twice; so do we.
+     */
     for (size_t s = oc->nsorted; s-- > 0;) {
         const char *k = oc->sorted[s];
 
@@ -835,9 +838,9 @@ exec_env_override_expanding_all(struct exec_env *env, const struct exec_env *all
         }
         ag_free(v);
         if (rc == AG_ELIMIT) {
-            (void)ag_err_set(err, rc, 0,
-                             "expanding %s exceeds %u bytes per value or %u in all", oc.order[i],
-                             (unsigned)EXEC_ENV_MAX_VALUE, (unsigned)EXEC_ENV_MAX_BYTES);
+            (void)ag_err_set(err, rc, 0, "expanding %s exceeds %u bytes per value or %u in all",
+                             oc.order[i], (unsigned)EXEC_ENV_MAX_VALUE,
+                             (unsigned)EXEC_ENV_MAX_BYTES);
         }
     }
     order_fini(&oc);
@@ -851,8 +854,8 @@ exec_env_to_envp(const struct exec_env *env, char ***out)
     char **arr = NULL;
     char *p = NULL;
 
-    if (!ag_size_mul(env->n + 1, sizeof(char *), &total) || !ag_size_add(total, env->bytes, &total) ||
-        !ag_size_add(total, env->n * 2, &total)) {
+    if (!ag_size_mul(env->n + 1, sizeof(char *), &total) ||
+        !ag_size_add(total, env->bytes, &total) || !ag_size_add(total, env->n * 2, &total)) {
         return AG_ELIMIT;
     }
     arr = ag_malloc(total);

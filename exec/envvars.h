@@ -11,8 +11,8 @@
  * ff9430ee1d; spec callables.md B.4 step 2 and 3):
  *   exec_env_put / get / remove   TreeMap(CASE_INSENSITIVE_ORDER).put/get/remove
  *   exec_env_add_line             EnvVars.addLine ("K=V", ignored unless '=' is at index > 0)
- *   exec_env_add_launch_pair      Launcher.inherit(String[]): split at the first '=', which must exist
- *   exec_env_override             EnvVars.override (empty value removes; "X+Y" prepends to X with ':')
+ *   exec_env_add_launch_pair      Launcher.inherit(String[]): split at the first '=' (required)
+ *   exec_env_override             EnvVars.override (empty removes; "X+Y" prepends to X with ':')
  *   exec_env_override_all         EnvVars.overrideAll
  *   exec_env_override_expanding_all  EnvVars.overrideExpandingAll with OverrideOrderCalculator
  *   exec_env_expand               EnvVars.expand = Util.replaceMacro against this map
@@ -38,8 +38,8 @@
 struct ag_err;
 
 #define EXEC_ENV_MAX_ENTRIES 16384
-#define EXEC_ENV_MAX_BYTES   (16u * 1024 * 1024)
-#define EXEC_ENV_MAX_VALUE   (1u * 1024 * 1024)
+#define EXEC_ENV_MAX_BYTES (16u * 1024 * 1024)
+#define EXEC_ENV_MAX_VALUE (1u * 1024 * 1024)
 /* overrideExpandingAll cuts one reference per detected cycle; more cuts than this is AG_ELIMIT. */
 #define EXEC_ENV_MAX_CYCLE_CUTS 256
 
@@ -84,8 +84,7 @@ AG_MUST_CHECK int exec_env_override_all(struct exec_env *env, const struct exec_
 /* EnvVars.overrideExpandingAll: order the keys of all so that referenced variables come first
  * (cycles cut the way OverrideOrderCalculator cuts them, X+Y keys last), then for each key
  * override(key, expand(value)) against env as it is at that moment. */
-AG_MUST_CHECK int exec_env_override_expanding_all(struct exec_env *env,
-                                                  const struct exec_env *all,
+AG_MUST_CHECK int exec_env_override_expanding_all(struct exec_env *env, const struct exec_env *all,
                                                   struct ag_err *err);
 
 /* Util.replaceMacro(s, env): "$NAME" (NAME of [A-Za-z0-9_]) and "${NAME}" (also '.') become the

@@ -21,8 +21,8 @@
 #define LOG_COMP "exec"
 
 enum proc_state {
-    PROC_RUNNING = 0, /* not reaped yet */
-    PROC_REAPED = 1,  /* reaped, waiting for the output pipes */
+    PROC_RUNNING = 0,  /* not reaped yet */
+    PROC_REAPED = 1,   /* reaped, waiting for the output pipes */
     PROC_REPORTED = 2, /* on_exit has run */
     PROC_CLOSING = 3,
 };
@@ -32,10 +32,10 @@ struct out_pipe {
     uv_timer_t grace; /* join grace after the reap; initialised when `used` */
     struct exec_proc *p;
     enum exec_stream s;
-    bool used;    /* this stream has its own pipe */
+    bool used;      /* this stream has its own pipe */
     bool pipe_init; /* `pipe` was initialised and needs uv_close */
-    bool open;    /* no EOF, error or abandonment yet */
-    bool reading; /* not paused by the consumer */
+    bool open;      /* no EOF, error or abandonment yet */
+    bool reading;   /* not paused by the consumer */
     bool grace_running;
     uint64_t grace_left; /* ms of reading time left after the reap */
     uint64_t grace_started;
@@ -64,9 +64,9 @@ struct exec_proc {
     bool in_used;
     bool in_init;
     bool in_open;
-    bool in_eof;        /* exec_proc_stdin_close() was called */
-    size_t in_queued;   /* bytes in pending writes */
-    size_t in_pending;  /* pending write requests */
+    bool in_eof;       /* exec_proc_stdin_close() was called */
+    size_t in_queued;  /* bytes in pending writes */
+    size_t in_pending; /* pending write requests */
 
     bool reaped;
     struct exec_exit ex;
@@ -307,10 +307,9 @@ on_kill_timer(uv_timer_t *t)
         return;
     }
     p->kill_backoff = p->kill_backoff * 2 > 1000 ? 1000 : p->kill_backoff * 2;
-    (void)uv_timer_start(&p->kill_timer, on_kill_timer,
-                         p->kill_backoff < p->kill_deadline - now ? p->kill_backoff
-                                                                  : p->kill_deadline - now,
-                         0);
+    (void)uv_timer_start(
+        &p->kill_timer, on_kill_timer,
+        p->kill_backoff < p->kill_deadline - now ? p->kill_backoff : p->kill_deadline - now, 0);
 }
 
 int
@@ -551,7 +550,8 @@ spawn_error(struct ag_err *err, int rc, const struct exec_proc_opts *o)
 {
     /* The text of Java's IOException, which the controller prints when the step fails. */
     if (o->cwd != NULL) {
-        return ag_err_set(err, rc, 0, "Cannot run program \"%s\" (in directory \"%s\"): error=%d, %s",
+        return ag_err_set(err, rc, 0,
+                          "Cannot run program \"%s\" (in directory \"%s\"): error=%d, %s",
                           o->argv[0], o->cwd, -rc, strerror(-rc));
     }
     return ag_err_set(err, rc, 0, "Cannot run program \"%s\": error=%d, %s", o->argv[0], -rc,

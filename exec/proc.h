@@ -5,8 +5,8 @@
  * session and process group (setsid, so the whole group can be signalled), with:
  *   stdin   /dev/null, or a pipe the caller writes with exec_proc_write()/exec_proc_stdin_close();
  *   stdout  a pipe read into on_data(EXEC_STDOUT, ...);
- *   stderr  its own pipe (on_data(EXEC_STDERR, ...)), or merged into the stdout pipe, which is
- *           Java's redirectErrorStream(true) and what RemoteLaunchCallable does unless `err` is set.
+ *   stderr  its own pipe (on_data(EXEC_STDERR, ...)), or merged into the stdout pipe: Java's
+ *           redirectErrorStream(true), what RemoteLaunchCallable does unless `err` is set.
  * Bytes are delivered as read, untouched (binary, invalid UTF-8), at most read_chunk per call.
  *
  * Backpressure: exec_proc_read_stop() stops reading a pipe. The kernel pipe buffer fills and the
@@ -61,14 +61,14 @@ enum exec_stream {
 
 #define EXEC_PROC_DEFAULT_JOIN_GRACE_MS 10000 /* Proc.LocalProc.join: copier.join(10 s) */
 #define EXEC_PROC_DEFAULT_KILL_GRACE_MS 5000  /* ProcessTree.softKillWaitSeconds */
-#define EXEC_PROC_DEFAULT_READ_CHUNK    65536 /* one Linux pipe buffer */
-#define EXEC_PROC_DEFAULT_STDIN_MAX     (1u * 1024 * 1024)
-#define EXEC_PROC_MAX_READ_CHUNK        (16u * 1024 * 1024)
+#define EXEC_PROC_DEFAULT_READ_CHUNK 65536    /* one Linux pipe buffer */
+#define EXEC_PROC_DEFAULT_STDIN_MAX (1u * 1024 * 1024)
+#define EXEC_PROC_MAX_READ_CHUNK (16u * 1024 * 1024)
 
 struct exec_exit {
-    int code;            /* Java Process.exitValue() on Linux: status, or 128 + signal */
-    int64_t exit_status; /* as waitpid gave it; 0 when killed by a signal */
-    int term_signal;     /* the signal that ended the child, 0 if it exited */
+    int code;              /* Java Process.exitValue() on Linux: status, or 128 + signal */
+    int64_t exit_status;   /* as waitpid gave it; 0 when killed by a signal */
+    int term_signal;       /* the signal that ended the child, 0 if it exited */
     bool output_abandoned; /* a pipe was still open join_grace_ms after the reap */
     bool kill_requested;   /* exec_proc_kill() had been called */
 };

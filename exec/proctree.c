@@ -65,7 +65,7 @@ struct job {
     uint64_t backoff;
     struct exec_proctree_opts o;
     struct exec_proctree_result res;
-    int first_err;   /* first unreadable entry, for the log */
+    int first_err; /* first unreadable entry, for the log */
     pid_t first_pid;
     exec_proctree_done_cb cb;
     void *arg;
@@ -574,8 +574,7 @@ job_done(struct job *j)
                      j->res.scanned, j->res.unreadable, (long)j->first_pid, strerror(j->first_err));
     }
     if (j->res.termed > 0 || j->res.killed > 0) {
-        AG_LOG_INFO(LOG_COMP,
-                    "process tree: %zu matched, SIGTERM to %zu, SIGKILL to %zu, %zu left",
+        AG_LOG_INFO(LOG_COMP, "process tree: %zu matched, SIGTERM to %zu, SIGKILL to %zu, %zu left",
                     j->res.matched, j->res.termed, j->res.killed, j->res.survivors);
     }
     uv_close((uv_handle_t *)&j->timer, on_timer_close);

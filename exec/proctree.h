@@ -41,9 +41,9 @@
 
 struct exec_env;
 
-#define EXEC_PROCTREE_MAX_PROCS   65536
+#define EXEC_PROCTREE_MAX_PROCS 65536
 #define EXEC_PROCTREE_MAX_ENVIRON (1u * 1024 * 1024)
-#define EXEC_PROCTREE_MAX_PAIRS   256
+#define EXEC_PROCTREE_MAX_PAIRS 256
 
 struct exec_proctree_opts {
     uint64_t grace_ms; /* default 5000 (ProcessTree.softKillWaitSeconds) */
