@@ -613,7 +613,7 @@ order_run(struct order_calc *oc)
         oc->visited[oc->nvisited++] = oc->all->v[r].key;
         oc->path[oc->npath++] = (struct order_frame){oc->all->v[r].key, 0};
         while (oc->npath > 0) {
-            struct frame *top = &oc->path[oc->npath - 1];
+            struct order_frame *top = &oc->path[oc->npath - 1];
             struct refset *es = edges_of(oc, top->node);
 
             if (es != NULL && top->edge < es->n) {
