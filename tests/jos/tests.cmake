@@ -1,5 +1,6 @@
 # Java Object Serialization (protocol/jos*.c), docs/internals/jos.md.
 #
+# jos.decode-cli        `jenkins-agent decode` on every golden file, a capture, stdin, bad input.
 # jos.classes-current   scripts/gen-jos-classes.py regenerates protocol/jos_classes.c from
 #                       ../shared/spec/*.tsv into the build dir; fails if the committed file differs.
 # jos.java-write        JosGen (javac at build time into ${CMAKE_BINARY_DIR}/jos-classes) writes
@@ -17,6 +18,13 @@ if(Python3_FOUND AND EXISTS "${AG_SHARED_DIR}/spec/remoting-classes.tsv")
                      -DCOMMITTED=${CMAKE_SOURCE_DIR}/protocol/jos_classes.c
                      -P ${CMAKE_CURRENT_LIST_DIR}/check-classes.cmake)
     set_tests_properties(jos.classes-current PROPERTIES LABELS unit TIMEOUT 60)
+endif()
+if(Python3_FOUND AND EXISTS "${AG_SHARED_DIR}/golden/INDEX.md")
+    add_test(NAME jos.decode-cli
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/decode-check.py
+                     $<TARGET_FILE:jenkins-agent> ${AG_SHARED_DIR}/golden
+                     ${CMAKE_BINARY_DIR}/jos-decode-cli)
+    set_tests_properties(jos.decode-cli PROPERTIES LABELS unit TIMEOUT 120)
 endif()
 
 find_package(Java 17 COMPONENTS Development Runtime QUIET)
