@@ -164,8 +164,11 @@ on_sink_done(void *token, int rc)
     }
     io->busy = false;
     io_finish(ch, io, rc);
-    if (!ch->io_running) {
+    if (!ch->io_running && ch->state != REM_CH_DEAD) {
         io_run(ch);
+        if (ch->state != REM_CH_DEAD) {
+            rem__io_progress(ch); /* requests waiting for this I/O may start */
+        }
     }
 }
 
@@ -789,6 +792,18 @@ rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_s
         return NULL;
     }
     return v;
+}
+
+int
+rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
+                        int32_t *oid)
+{
+    struct rem_export e = {0};
+
+    e.kind = REM_EXP_SINK;
+    e.sink = ops;
+    e.obj = ctx;
+    return rem__export_add(ch, &e, oid);
 }
 
 static void pull_next(struct rem_pull *pl);

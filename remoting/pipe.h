@@ -91,6 +91,11 @@ struct rem_sink_ops {
 struct jos_val *rem_sink_export_ros(struct rem_call *call, struct jos_msg *m,
                                     const struct rem_sink_ops *ops, void *ctx, struct ag_err *err);
 
+/* Export a sink without a call (the reading end of something the owner hands out itself;
+ * tests). Returns 0 and *oid, AG_ELIMIT, AG_ECLOSED, AG_ENOMEM. */
+AG_MUST_CHECK int rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops,
+                                          void *ctx, int32_t *oid);
+
 /*
  * Read the controller stream v (a hudson.remoting.RemoteInputStream, greedy or not, found in
  * call's payload) into the sink: greedy streams are connected with Pipe$ConnectCommand and

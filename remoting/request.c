@@ -604,6 +604,7 @@ int
 rem_channel_call(struct rem_channel *ch, struct jos_val *callable, rem_response_cb cb, void *arg)
 {
     struct jos_msg *m = NULL;
+    const char *cls;
     int32_t id;
     int rc;
 
@@ -617,10 +618,18 @@ rem_channel_call(struct rem_channel *ch, struct jos_val *callable, rem_response_
     if (rc != 0) {
         return rc;
     }
+    /* toString is diagnostics only; the simple name matches what PingThread$Ping says. */
+    cls = jos_val_class(callable);
+    if (cls != NULL) {
+        const char *dot = strrchr(cls, '.');
+        const char *dollar = strrchr(cls, '$');
+
+        cls = dollar != NULL ? dollar + 1 : dot != NULL ? dot + 1 : cls;
+    }
     id = rem__next_request_id(ch);
     rc = rem__request_send(ch, m,
                            rem__cmd_user_request(m, id, ch->core_loader_oid, callable,
-                                                 jos_val_class(callable)),
+                                                 cls != NULL ? cls : "null"),
                            id, true, cb, arg);
     jos_msg_free(m);
     return rc;
