@@ -261,7 +261,10 @@ agent_workdir_setup(struct agent_workdir *wd, const struct agent_conf *conf, str
     if (wd->log_fd != -1) {
         ag_log_set_tee_fd(wd->log_fd);
         if (wd->log_dir != NULL) {
-            ag_log_set_sink(on_log_record, wd);
+            rc = ag_log_add_sink(on_log_record, wd);
+            if (rc != 0) {
+                return ag_err_set(err, rc, 0, "no free log sink for rotating %s", first);
+            }
             wd->sink_set = true;
         }
     }
@@ -319,7 +322,7 @@ void
 agent_workdir_fini(struct agent_workdir *wd)
 {
     if (wd->sink_set) {
-        ag_log_set_sink(NULL, NULL);
+        ag_log_remove_sink(on_log_record, wd);
         wd->sink_set = false;
     }
     if (wd->log_fd != -1) {

@@ -10,10 +10,9 @@
  * file is touched. Called once from main() before the event loop; not thread-safe. The struct
  * owns its paths and the log file descriptor, which it hands to ag_log_set_tee_fd().
  *
- * Rotation of logs/remoting.log.N runs from the logger's sink (ag_log_set_sink), which this
- * module takes while it writes the work directory log: the struct must stay at its address
- * until agent_workdir_fini(). A module that needs the sink too must chain to it, or log.h needs
- * more than one sink; otherwise rotation silently stops (the log keeps growing).
+ * Rotation of logs/remoting.log.N runs from a logger sink (ag_log_add_sink) that this module
+ * adds while it writes the work directory log: the struct must stay at its address until
+ * agent_workdir_fini(), which removes the sink.
  */
 #ifndef AG_AGENT_WORKDIR_H
 #define AG_AGENT_WORKDIR_H

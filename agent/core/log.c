@@ -19,12 +19,14 @@ static struct {
     uint32_t trace;
     int fd;
     int tee_fd;
-    ag_log_sink_cb sink;
-    void *sink_arg;
+    struct {
+        ag_log_sink_cb cb;
+        void *arg;
+    } sinks[AG_LOG_MAX_SINKS];
     char *secrets[LOG_SECRET_MAX];
     size_t nsecrets;
     pthread_mutex_t lock;
-} g_log = {AG_LOG_INFO, 0, 2, -1, NULL, NULL, {NULL}, 0, PTHREAD_MUTEX_INITIALIZER};
+} g_log = {AG_LOG_INFO, 0, 2, -1, {{NULL, NULL}}, {NULL}, 0, PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const trace_names[AG_TRACE_COUNT] = {
     "chunk", "jos", "channel", "rpc", "pipe", "tls", "ws", "http", "conn", "exec",
@@ -112,12 +114,39 @@ ag_log_set_tee_fd(int fd)
     g_log.tee_fd = fd;
 }
 
+int
+ag_log_add_sink(ag_log_sink_cb cb, void *arg)
+{
+    int rc = AG_ELIMIT;
+
+    pthread_mutex_lock(&g_log.lock);
+    for (size_t i = 0; i < AG_LOG_MAX_SINKS; i++) {
+        if (g_log.sinks[i].cb == cb && g_log.sinks[i].arg == arg) {
+            rc = 0;
+            break;
+        }
+    }
+    for (size_t i = 0; rc != 0 && i < AG_LOG_MAX_SINKS; i++) {
+        if (g_log.sinks[i].cb == NULL) {
+            g_log.sinks[i].cb = cb;
+            g_log.sinks[i].arg = arg;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&g_log.lock);
+    return rc;
+}
+
 void
-ag_log_set_sink(ag_log_sink_cb cb, void *arg)
+ag_log_remove_sink(ag_log_sink_cb cb, void *arg)
 {
     pthread_mutex_lock(&g_log.lock);
-    g_log.sink = cb;
-    g_log.sink_arg = arg;
+    for (size_t i = 0; i < AG_LOG_MAX_SINKS; i++) {
+        if (g_log.sinks[i].cb == cb && g_log.sinks[i].arg == arg) {
+            g_log.sinks[i].cb = NULL;
+            g_log.sinks[i].arg = NULL;
+        }
+    }
     pthread_mutex_unlock(&g_log.lock);
 }
 
@@ -218,13 +247,15 @@ ag_log(enum ag_log_level level, const char *component, const char *fmt, ...)
     if (g_log.tee_fd >= 0 && level <= AG_LOG_INFO) {
         write_all(g_log.tee_fd, line, len);
     }
-    if (g_log.sink != NULL) {
-        line[len - 1] = '\0';
-        rec.millis = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000L;
-        rec.level = level;
-        rec.component = component;
-        rec.message = line + hdr;
-        g_log.sink(&rec, g_log.sink_arg);
+    line[len - 1] = '\0';
+    rec.millis = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000L;
+    rec.level = level;
+    rec.component = component;
+    rec.message = line + hdr;
+    for (size_t i = 0; i < AG_LOG_MAX_SINKS; i++) {
+        if (g_log.sinks[i].cb != NULL) {
+            g_log.sinks[i].cb(&rec, g_log.sinks[i].arg);
+        }
     }
     pthread_mutex_unlock(&g_log.lock);
 }

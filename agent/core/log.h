@@ -62,8 +62,11 @@ const char *ag_log_trace_name(enum ag_trace_feat f);
 void ag_log_set_fd(int fd);
 /* Also write every line at INFO or above to this fd (-1 turns it off); for workDir logs. */
 void ag_log_set_tee_fd(int fd);
-/* One extra sink; NULL turns it off. */
-void ag_log_set_sink(ag_log_sink_cb cb, void *arg);
+/* Extra sinks (at most AG_LOG_MAX_SINKS): each sees every record that is written. Adding the
+ * same (cb, arg) twice is a no-op; AG_ELIMIT when all slots are taken. */
+#define AG_LOG_MAX_SINKS 4
+AG_MUST_CHECK int ag_log_add_sink(ag_log_sink_cb cb, void *arg);
+void ag_log_remove_sink(ag_log_sink_cb cb, void *arg);
 /* Register a secret to scrub (copied; up to 8 secrets, at least 4 bytes long). */
 void ag_log_add_secret(const char *s);
 /* Replace each registered secret in buf (NUL-terminated) with "****", in place. */
