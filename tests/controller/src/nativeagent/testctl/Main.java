@@ -31,7 +31,7 @@ public final class Main {
             "  --hold-ms MS         hold/raw-hold: close after MS (hold becomes hold:MS; default: wait for the agent)",
             "  --fault SPEC         inject a fault (repeatable): garbage-http, garbage-ack, garbage-headers,",
             "                       garbage-capability, close-after-ack, stall-after-headers,",
-            "                       kill-after-connected:MS, refuse:TEXT, fatal:TEXT",
+            "                       kill-after-connected:MS, refuse:TEXT, fatal:TEXT, ws-fragmented",
             "  --fault-count N      apply the faults to the first N connections/requests only",
             "  --ws-ping-ms MS      WebSocket ping interval, first ping after MS/2 (default 30000; 0 = off)",
             "  --ws-idle-ms MS      WebSocket idle timeout (default 60000)",
@@ -81,7 +81,7 @@ public final class Main {
             for (String f : cfg.faults) {
                 String name = f.contains(":") ? f.substring(0, f.indexOf(':')) : f;
                 if (!java.util.List.of("garbage-http", "garbage-ack", "garbage-headers", "garbage-capability",
-                        "close-after-ack", "stall-after-headers", "kill-after-connected", "refuse", "fatal")
+                        "close-after-ack", "stall-after-headers", "kill-after-connected", "refuse", "fatal", "ws-fragmented")
                         .contains(name)) {
                     throw new IllegalArgumentException("unknown fault " + f);
                 }

@@ -623,6 +623,27 @@ public final class SelfTest {
         check(killed && ms >= 100 && ms < 3000, "fault kill-after-connected:200: cut after " + ms + " ms");
         c.close();
 
+        withFault("ws-fragmented");
+        try (Socket s = TestAgent.open(http, null)) {
+            TestAgent.Response r = upgrade(s, "Node-Name: " + cfg.name, "Secret-Key: " + cfg.secret,
+                    "X-Remoting-Capability: " + Wire.capabilityToBase64(0x1FE));
+            checkEq(101, r.status, "fault ws-fragmented: upgrade");
+            byte[] cmd = randomCommand(9000, 5);
+            Wire.writeFlush(s.getOutputStream(), TestAgent.clientFrame(true, 2, Wire.frameCommand(cmd)));
+            List<String> frames = new ArrayList<>();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            while (frames.size() < 4) {
+                TestAgent.Frame f = TestAgent.readFrame(s.getInputStream());
+                if (f.opcode == 2 || f.opcode == 0) {
+                    frames.add(f.opcode + (f.fin ? "F" : "-") + f.payload.length);
+                    got.writeBytes(f.payload);
+                }
+            }
+            checkEq(List.of("2-2", "0F8192", "2-2", "0F808"), frames, "fault ws-fragmented: header and payload fragments");
+            checkBytes(Wire.frameCommand(cmd), got.toByteArray(), "fault ws-fragmented: same chunk stream");
+            wsClose(s, "fault ws-fragmented");
+        }
+
         /* --fault-count: only the first N connections. */
         withFault("garbage-ack");
         cfg.faultCount = ctl.nextConnection() + 1; /* faults on the next connection only */

@@ -139,6 +139,10 @@ final class WebSocketAgents {
             Log.info(tag + ": 101 Switching Protocols; agent capability 0x" + Long.toHexString(peerCap));
             WebSocketLink link = new WebSocketLink(socket, in, out, peerCap, ctl.cfg.capability, name,
                     ctl.cfg.wsPingMs, ctl.cfg.wsIdleMs, tag);
+            if (ctl.faultFor("ws-fragmented", n) != null) {
+                Log.info(tag + ": fault ws-fragmented: each chunk as two fragments (header, payload), as older Jenkins");
+                link.fragmented = true;
+            }
             handedOver = true;
             ctl.runSession(session, link);
             return true;

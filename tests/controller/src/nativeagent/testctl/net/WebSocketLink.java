@@ -40,6 +40,8 @@ final class WebSocketLink implements CommandLink {
     private final ScheduledExecutorService pinger;
     private final MessageStream messages = new MessageStream();
     private volatile boolean closeSent;
+    /** Send each chunk as two fragments, header then payload (--fault ws-fragmented). */
+    volatile boolean fragmented;
 
     WebSocketLink(Socket socket, InputStream in, OutputStream out, long peerCap, long ourCap,
             String agentName, long pingMs, long idleMs, String tag) throws IOException {
@@ -72,8 +74,12 @@ final class WebSocketLink implements CommandLink {
 
     /** Server frames are never masked. */
     void writeFrame(int opcode, byte[] payload) throws IOException {
+        writeFrame(true, opcode, payload);
+    }
+
+    void writeFrame(boolean fin, int opcode, byte[] payload) throws IOException {
         ByteArrayOutputStream f = new ByteArrayOutputStream(payload.length + 10);
-        f.write(0x80 | opcode);
+        f.write((fin ? 0x80 : 0) | opcode);
         if (payload.length < 126) {
             f.write(payload.length);
         } else if (payload.length <= 0xFFFF) {
@@ -98,7 +104,13 @@ final class WebSocketLink implements CommandLink {
         /* One chunk per message; the lock keeps a command's chunks contiguous. */
         synchronized (out) {
             for (byte[] chunk : Wire.chunks(command)) {
-                writeFrame(OP_BINARY, chunk);
+                if (fragmented) {
+                    /* Older Jenkins: sendBinary(header, false) then sendBinary(data, true). */
+                    writeFrame(false, OP_BINARY, java.util.Arrays.copyOf(chunk, 2));
+                    writeFrame(true, OP_CONT, java.util.Arrays.copyOfRange(chunk, 2, chunk.length));
+                } else {
+                    writeFrame(OP_BINARY, chunk);
+                }
             }
         }
     }
