@@ -13,6 +13,8 @@
 #include "alloc.h"
 #include "buf.h"
 #include "capability.h"
+#include "compiler.h"
+#include "err.h"
 #include "link.h"
 
 #define FAKE_MAX_SENT 4096
