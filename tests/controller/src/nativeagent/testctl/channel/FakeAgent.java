@@ -32,7 +32,7 @@ final class FakeAgent implements Runnable {
         VAGUE_ERRORS,
     }
 
-    private final LoopbackLink link;
+    private final nativeagent.testctl.link.CommandLink link;
     private final Mode mode;
     private final long ourCap;
     private int nextIoId = 1;
@@ -53,7 +53,7 @@ final class FakeAgent implements Runnable {
     /** Whether to send requests of our own after the first ping (channel checks only). */
     volatile boolean sendOwn;
 
-    FakeAgent(LoopbackLink link, Mode mode) {
+    FakeAgent(nativeagent.testctl.link.CommandLink link, Mode mode) {
         this.link = link;
         this.mode = mode;
         this.ourCap = link.ourCapability();
@@ -96,7 +96,7 @@ final class FakeAgent implements Runnable {
             }
         } catch (Exception e) {
             System.err.println("fake agent: " + e);
-            link.close();
+            link.abort();
         }
     }
 
