@@ -75,6 +75,7 @@ struct jos_limits {
 };
 
 #define JOS_DEFAULT_MAX_DEPTH 100u
+#define JOS_MAX_DEPTH_CAP 1000u /* max_depth is clamped to this (C stack) */
 #define JOS_DEFAULT_MAX_HANDLES (1u << 20)
 #define JOS_DEFAULT_MAX_ARRAY_LEN (16u << 20)
 #define JOS_DEFAULT_MAX_STRING_BYTES (4u << 20)

@@ -17,7 +17,7 @@
 #include "alloc.h"
 #include "jos_int.h"
 
-#define ENC_MAX_DEPTH 2000u
+#define ENC_MAX_DEPTH (2u * JOS_MAX_DEPTH_CAP) /* values; descriptors are not counted */
 
 /* ---------------------------------------------------------------------------------------------
  * Builder.

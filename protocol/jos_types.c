@@ -43,6 +43,10 @@ jos_msg_new(const struct jos_limits *lim, uint32_t flags, struct jos_msg **out)
         d.max_arena_bytes = lim->max_arena_bytes != 0 ? lim->max_arena_bytes
                                                       : d.max_arena_bytes;
     }
+    /* Recursion depth is bounded by the C stack, whatever the caller asks for. */
+    if (d.max_depth > JOS_MAX_DEPTH_CAP) {
+        d.max_depth = JOS_MAX_DEPTH_CAP;
+    }
     m->lim = d;
     m->flags = flags;
     ag_arena_init(&m->arena, d.max_arena_bytes);
