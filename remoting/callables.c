@@ -7,7 +7,10 @@
  */
 #include "callables.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "alloc.h"
 
 #include "log.h"
 #include "rem_int.h"
@@ -84,28 +87,84 @@ static const struct rem_callable_handler callables[] = {
      cb_slave_version},
 };
 
+/* The built-in table merged with the tables of rem_callables_register(), sorted by class name;
+ * NULL until something is registered. Written only at startup, before any channel exists (the
+ * registry's one piece of mutable state). Owned; it stays reachable until the process exits. */
+static struct rem_callable_handler *merged;
+static size_t nmerged;
+
 const struct rem_callable_handler *
 rem_callables_table(size_t *n)
 {
+    if (merged != NULL) {
+        *n = nmerged;
+        return merged;
+    }
     *n = sizeof(callables) / sizeof(callables[0]);
     return callables;
+}
+
+static int
+cmp_handler(const void *a, const void *b)
+{
+    return strcmp(((const struct rem_callable_handler *)a)->class_name,
+                  ((const struct rem_callable_handler *)b)->class_name);
+}
+
+int
+rem_callables_register(const struct rem_callable_handler *tab, size_t n)
+{
+    size_t have = 0;
+    const struct rem_callable_handler *cur = rem_callables_table(&have);
+    struct rem_callable_handler *next;
+    size_t k = have;
+
+    next = ag_calloc(have + n > 0 ? have + n : 1, sizeof(*next));
+    if (next == NULL) {
+        return AG_ENOMEM;
+    }
+    memcpy(next, cur, have * sizeof(*next));
+    for (size_t i = 0; i < n; i++) {
+        const struct rem_callable_handler *old = rem_callables_find(tab[i].class_name);
+
+        if (old != NULL && old->fn == tab[i].fn) {
+            continue; /* registered before */
+        }
+        if (old != NULL) {
+            ag_free(next);
+            return AG_EUSAGE;
+        }
+        next[k++] = tab[i];
+    }
+    qsort(next, k, sizeof(*next), cmp_handler);
+    for (size_t i = 1; i < k; i++) {
+        if (strcmp(next[i - 1].class_name, next[i].class_name) == 0) {
+            ag_free(next); /* a duplicate inside tab */
+            return AG_EUSAGE;
+        }
+    }
+    ag_free(merged);
+    merged = next;
+    nmerged = k;
+    return 0;
 }
 
 const struct rem_callable_handler *
 rem_callables_find(const char *class_name)
 {
     size_t lo = 0;
-    size_t hi = sizeof(callables) / sizeof(callables[0]);
+    size_t hi = 0;
+    const struct rem_callable_handler *t = rem_callables_table(&hi);
 
     if (class_name == NULL) {
         return NULL;
     }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(class_name, callables[mid].class_name);
+        int c = strcmp(class_name, t[mid].class_name);
 
         if (c == 0) {
-            return &callables[mid];
+            return &t[mid];
         }
         if (c < 0) {
             hi = mid;
@@ -119,11 +178,13 @@ rem_callables_find(const char *class_name)
 int
 rem_callables_markdown(struct ag_buf *out)
 {
+    size_t n = 0;
+    const struct rem_callable_handler *t = rem_callables_table(&n);
     int rc = ag_buf_printf(out, "| callable (Java class) | what the native agent does |\n"
                                 "|---|---|\n");
 
-    for (size_t i = 0; rc == 0 && i < sizeof(callables) / sizeof(callables[0]); i++) {
-        rc = ag_buf_printf(out, "| `%s` | %s |\n", callables[i].class_name, callables[i].summary);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = ag_buf_printf(out, "| `%s` | %s |\n", t[i].class_name, t[i].summary);
     }
     return rc;
 }

@@ -42,6 +42,11 @@ const struct rem_callable_handler *rem_callables_table(size_t *n);
 const struct rem_callable_handler *rem_callables_find(const char *class_name);
 /* Write docs/callables.md's generated table (Markdown) into out. */
 AG_MUST_CHECK int rem_callables_markdown(struct ag_buf *out);
+/* Add an upper layer's handlers (tab: n entries, borrowed for the life of the process) to the
+ * registry, which then finds and lists them with the built-in ones (one sorted table). Call at
+ * startup, before any channel exists; not thread-safe. Registering a table again is a no-op.
+ * Returns 0, AG_ENOMEM, or AG_EUSAGE when a class name is already registered by another entry. */
+AG_MUST_CHECK int rem_callables_register(const struct rem_callable_handler *tab, size_t n);
 
 /* --- the call context --- */
 

@@ -678,6 +678,15 @@ rem_channel_user(const struct rem_channel *ch)
     return ch->user;
 }
 
+const char *
+rem_channel_protocol(const struct rem_channel *ch)
+{
+    if (ch == NULL || ch->link == NULL || ch->state == REM_CH_DEAD) {
+        return NULL;
+    }
+    return ch->link->vt->name;
+}
+
 void
 rem_channel_get_stats(const struct rem_channel *ch, struct rem_channel_stats *st)
 {

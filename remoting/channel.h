@@ -81,6 +81,9 @@ void rem_channel_abort(struct rem_channel *ch, int code, const char *why);
 
 /* The owner's pointer from opts->user. */
 void *rem_channel_user(const struct rem_channel *ch);
+/* The name of the transport under the channel ("JNLP4-connect", "WebSocket": the link's
+ * vt->name), or NULL once the link is gone. Borrowed. */
+const char *rem_channel_protocol(const struct rem_channel *ch);
 
 /* Counters for tests and the debug page. */
 struct rem_channel_stats {
