@@ -20,8 +20,9 @@ import java.util.List;
  * java -cp CLASSES nativeagent.testctl.net.Relay --state-file FILE --target HOST:PORT --control FILE
  * </pre>
  *
- * State file (written atomically; rewritten at every new connection):
- * {@code port=P}, {@code pid=N}, {@code connections=N} (accepted so far).
+ * State file (written atomically; rewritten at every new connection and command):
+ * {@code port=P}, {@code pid=N}, {@code connections=N} (accepted so far), {@code commands=N}
+ * (control-file commands applied so far: wait for it to grow after writing the control file).
  * The control file is polled every 20 ms; whenever its content changes, its first word is a
  * command (anything after it is ignored, so "drop 2" repeats a drop):
  * <ul>
@@ -44,6 +45,8 @@ public final class Relay {
     private volatile boolean frozen;
     private volatile boolean refusing;
     private int accepted;
+    /** Commands applied so far (a test waits for this to grow after writing the control file). */
+    private int commands;
 
     private Relay(String target, Path state, Path control) throws IOException {
         int colon = target.lastIndexOf(':');
@@ -96,7 +99,7 @@ public final class Relay {
 
     private synchronized void writeState() throws IOException {
         String s = "port=" + server.getLocalPort() + "\npid=" + ProcessHandle.current().pid()
-                + "\nconnections=" + accepted + "\n";
+                + "\nconnections=" + accepted + "\ncommands=" + commands + "\n";
         Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
         Files.writeString(tmp, s);
         Files.move(tmp, state, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -117,6 +120,14 @@ public final class Relay {
                 last = now;
                 String cmd = now.isEmpty() ? "pass" : now.split("\\s+")[0];
                 command(cmd);
+                synchronized (this) {
+                    commands++;
+                }
+                try {
+                    writeState();
+                } catch (IOException e) {
+                    log("cannot write the state file: " + e);
+                }
             }
             Controller.sleep(20);
         }

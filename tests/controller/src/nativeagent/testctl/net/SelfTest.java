@@ -349,13 +349,7 @@ public final class SelfTest {
         String cookie = a.controllerHeaders.get("JnlpAgentProtocol.cookie");
         TestAgent.Jnlp4 b = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, cookie, 0x1FE);
         checkEq("OK", b.verdict, "jnlp4: reconnect with the session's cookie accepted");
-        boolean cut;
-        try {
-            cut = a.in.read() < 0;
-        } catch (IOException e) {
-            cut = true;
-        }
-        check(cut, "jnlp4: the old connection was cut");
+        check(isCut(a.in), "jnlp4: the old connection was cut");
         check(!cookie.equals(b.controllerHeaders.get("JnlpAgentProtocol.cookie")), "jnlp4: a fresh cookie per connection");
         b.close();
         waitSessions(base + 2);
@@ -388,6 +382,20 @@ public final class SelfTest {
         String diag = tcpExchange(port, "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         check(diag.startsWith("HTTP/1.0 200 OK") && diag.contains("Jenkins-Agent-Protocols: JNLP4-connect, Ping"),
                 "tcp: GET / on the agent port -> diagnostic page");
+    }
+
+    /** True if the stream ends (EOF or reset) before the socket's read timeout; data is skipped. */
+    static boolean isCut(InputStream in) {
+        try {
+            while (in.read() >= 0) {
+                /* a ping or data sent before the cut */
+            }
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     static String tcpExchange(int port, byte[] send) throws IOException {
@@ -459,13 +467,7 @@ public final class SelfTest {
         TestAgent.Response r3 = upgrade(s3, name, secret, cap, "Connection-Cookie: " + cookie.toUpperCase());
         checkEq(101, r3.status, "ws: reconnect with the cookie (upper case) -> 101");
         checkEq(cookie, r3.header("Connection-Cookie"), "ws: the cookie is normalised and reused");
-        boolean cut;
-        try {
-            cut = s.getInputStream().read() < 0;
-        } catch (IOException e) {
-            cut = true;
-        }
-        check(cut, "ws: the old connection was cut");
+        check(isCut(s.getInputStream()), "ws: the old connection was cut");
         s.close();
         wsClose(s3, "ws");
         waitSessions(base + 2);
@@ -613,14 +615,9 @@ public final class SelfTest {
         c = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, null, 0x1FE);
         checkEq("OK", c.verdict, "fault kill-after-connected: handshake completes");
         long t0 = System.nanoTime();
-        boolean killed;
-        try {
-            killed = c.in.read() < 0;
-        } catch (IOException e) {
-            killed = true;
-        }
+        boolean killed = isCut(c.in);
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        check(killed && ms >= 100 && ms < 3000, "fault kill-after-connected:200: cut after " + ms + " ms");
+        check(killed && ms >= 100 && ms < 5000, "fault kill-after-connected:200: cut after " + ms + " ms");
         c.close();
 
         withFault("ws-fragmented");
@@ -683,11 +680,17 @@ public final class SelfTest {
         return kv;
     }
 
-    static void control(Path file, String cmd) throws IOException {
+    /** Write a relay command and wait until the relay's state file says it was applied. */
+    static void control(Path file, Path relayState, String cmd) throws IOException {
+        int before = Integer.parseInt(readState(relayState, 1000).get("commands"));
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, cmd + "\n");
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Controller.sleep(150);
+        long end = System.currentTimeMillis() + 10_000;
+        while (Integer.parseInt(readState(relayState, 1000).get("commands")) <= before
+                && System.currentTimeMillis() < end) {
+            Controller.sleep(10);
+        }
     }
 
     static void cli() throws Exception {
@@ -725,7 +728,7 @@ public final class SelfTest {
             int rport = Integer.parseInt(readState(rstate, 20000).get("port"));
 
             /* freeze: the protocol frame goes nowhere until pass */
-            control(rctl, "freeze");
+            control(rctl, rstate, "freeze");
             try (Socket s = TestAgent.open(rport, null)) {
                 Wire.writeFlush(s.getOutputStream(), Wire.concat(Wire.frame16("Protocol:JNLP4-connect"), Wire.ACK));
                 s.setSoTimeout(500);
@@ -737,7 +740,7 @@ public final class SelfTest {
                 }
                 check(stalled, "relay freeze: nothing comes back");
                 s.setSoTimeout(5000);
-                control(rctl, "pass");
+                control(rctl, rstate, "pass");
                 checkBytes(Wire.ACK, s.getInputStream().readNBytes(5), "relay pass: the ACK arrives after thawing");
             }
 
@@ -747,21 +750,15 @@ public final class SelfTest {
             long t0 = System.nanoTime();
             checkEq(-1, a.in.read(), "cli: --hold-ms closes the link (TLS close_notify, EOF)");
             long ms = (System.nanoTime() - t0) / 1_000_000;
-            check(ms >= 150 && ms < 3000, "cli: after about 300 ms (" + ms + " ms)");
+            check(ms >= 150 && ms < 10000, "cli: after about 300 ms (" + ms + " ms)");
             a.close();
 
             /* session 2: the relay drops it */
             TestAgent.Jnlp4 b = TestAgent.Jnlp4.connect(rport, st.get("identity"), st.get("name"), st.get("secret"),
                     a.controllerHeaders.get("JnlpAgentProtocol.cookie"), 0x1FE);
             checkEq("OK", b.verdict, "cli: second session accepted");
-            control(rctl, "drop");
-            boolean cut;
-            try {
-                cut = b.in.read() < 0;
-            } catch (IOException e) {
-                cut = true;
-            }
-            check(cut, "relay drop: the connection is cut");
+            control(rctl, rstate, "drop");
+            check(isCut(b.in), "relay drop: the connection is cut");
             b.close();
             checkEq("3", readState(rstate, 1000).get("connections"), "relay: state counts 3 connections");
 
