@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <libwebsockets.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -63,8 +64,7 @@ struct ws_conn {
     enum ws_kind kind;
     enum ws_state state;
     uv_loop_t *loop;            /* borrowed: outlives us */
-    struct lws_context *ctx;    /* owned; handed to a reaper by ws_conn_release */
-    SSL_CTX *ssl_ctx;           /* owned (NULL for http://); freed after ctx */
+    struct ws_shared *sh;       /* borrowed: the context, alive until proto_ws_shutdown */
     struct lws *wsi;            /* lws's, NULL once lws destroyed it */
     uv_timer_t timer;           /* deadline while connecting, then rx resume */
     uv_getaddrinfo_t gai;
@@ -133,6 +133,29 @@ struct ws_reaper {
     bool started;
     unsigned ticks;
 };
+
+/*
+ * One lws context per loop and TLS configuration, created on first use and kept until
+ * proto_ws_shutdown(). Contexts are not destroyed while the agent runs because lws 4.1.6 closes
+ * the eventfd of its event pipe twice when a context on a libuv loop is destroyed
+ * (lws_destroy_event_pipe closes it at once, lws_libuv_closewsi closes the same number again
+ * from the close callback): in between, any thread may have been given that number for a
+ * socket, pipe or file, which the second close would then take away. With one context for the
+ * life of the loop that can only happen at shutdown.
+ *
+ * s_shared is the only mutable global besides the logger's configuration, for that reason;
+ * it is touched only from loop threads (in the agent, the one loop thread).
+ */
+struct ws_shared {
+    struct ws_shared *next;
+    uv_loop_t *loop;         /* borrowed */
+    struct lws_context *ctx; /* owned */
+    SSL_CTX *ssl_ctx;        /* owned (NULL without TLS) */
+    bool tls;
+    bool insecure;
+    uint8_t pem_digest[32];  /* SHA-256 over the -cert PEMs, each followed by a NUL */
+};
+static struct ws_shared *s_shared;
 
 static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
@@ -525,7 +548,7 @@ ws_conn_maybe_free(struct ws_conn *c)
     }
 }
 
-/* Detach from lws and hand the context to a reaper; memory goes once our handles closed. */
+/* Detach from lws; the memory goes once our handles have closed. */
 static void
 ws_conn_release(struct ws_conn *c)
 {
@@ -534,18 +557,139 @@ ws_conn_release(struct ws_conn *c)
     }
     c->freed = true;
     if (c->wsi != NULL) {
-        /* Later callbacks for this wsi (close, destroy) then carry no user pointer. */
+        /* Later callbacks for this wsi (close, destroy) then carry no user pointer, and lws
+         * closes it from its own loop turn. */
         lws_set_wsi_user(c->wsi, NULL);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         c->wsi = NULL;
     }
     if (c->gai_busy) {
         (void)uv_cancel((uv_req_t *)&c->gai); /* the callback still runs, with UV_ECANCELED */
     }
-    ws_reap(c->loop, c->ctx, c->ssl_ctx);
-    c->ctx = NULL;
-    c->ssl_ctx = NULL;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, on_conn_timer_closed);
+}
+
+static void
+pem_digest(const struct proto_ws_params *p, uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    size_t i;
+
+    memset(out, 0, 32);
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    for (i = 0; i < p->n_ca_pems; i++) {
+        (void)EVP_DigestUpdate(md, p->ca_pems[i], strlen(p->ca_pems[i]) + 1);
+    }
+    (void)EVP_DigestFinal_ex(md, out, &n);
+    EVP_MD_CTX_free(md);
+}
+
+struct ws_unref_walk {
+    void *ctx;
+};
+
+static void
+on_unref_walk(uv_handle_t *h, void *arg)
+{
+    struct ws_unref_walk *w = arg;
+
+    if (h->data == w->ctx) {
+        uv_unref(h);
+    }
+}
+
+/* The context for this loop and TLS configuration, created on first use. */
+static int
+ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
+              struct ws_shared **out)
+{
+    struct lws_context_creation_info info;
+    struct ws_unref_walk w;
+    struct ag_err err = {0};
+    struct ws_shared *sh;
+    uint8_t digest[32];
+    void *loops[1];
+    int rc;
+
+    pem_digest(p, digest);
+    for (sh = s_shared; sh != NULL; sh = sh->next) {
+        if (sh->loop == loop && sh->tls == tls &&
+            (!tls || (sh->insecure == p->insecure && memcmp(sh->pem_digest, digest, 32) == 0))) {
+            *out = sh;
+            return 0;
+        }
+    }
+    sh = ag_calloc(1, sizeof(*sh));
+    if (sh == NULL) {
+        return AG_ENOMEM;
+    }
+    sh->loop = loop;
+    sh->tls = tls;
+    sh->insecure = p->insecure;
+    memcpy(sh->pem_digest, digest, 32);
+    if (tls) {
+        rc = proto_tls_ctx_new_https(p->ca_pems, p->n_ca_pems, p->insecure, &sh->ssl_ctx, &err);
+        if (rc != 0) {
+            AG_LOG_SEVERE(WS_LOG, "%s", err.msg);
+            ag_free(sh);
+            return rc;
+        }
+    }
+    ws_log_setup();
+    memset(&info, 0, sizeof(info));
+    loops[0] = loop;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = s_protocols;
+    /* Without DO_SSL_GLOBAL_INIT lws makes no client SSL_CTX of its own (it would load the
+     * whole system store for nothing); with it, it takes ours. */
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    info.foreign_loops = loops;
+    info.provided_client_ssl_ctx = sh->ssl_ctx;
+    info.pt_serv_buf_size = WS_SERV_BUF;
+    info.fd_limit_per_thread = 64;
+    info.timeout_secs = PROTO_WS_CONNECT_TIMEOUT_MS / 1000;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    sh->ctx = lws_create_context(&info);
+    if (sh->ctx == NULL) {
+        AG_LOG_SEVERE(WS_LOG, "cannot create a libwebsockets context on our libuv loop (is the "
+                              "libwebsockets-evlib_uv plugin installed?)");
+        SSL_CTX_free(sh->ssl_ctx);
+        ag_free(sh);
+        return AG_EINTERNAL;
+    }
+    /* lws's own idle and timer handles must not keep the loop alive between connections:
+     * only a connection (its socket watcher) or our own timers do. */
+    w.ctx = sh->ctx;
+    uv_walk(loop, on_unref_walk, &w);
+    sh->next = s_shared;
+    s_shared = sh;
+    *out = sh;
+    return 0;
+}
+
+void
+proto_ws_shutdown(uv_loop_t *loop)
+{
+    struct ws_shared **pp = &s_shared;
+
+    while (*pp != NULL) {
+        struct ws_shared *sh = *pp;
+        if (sh->loop != loop) {
+            pp = &sh->next;
+            continue;
+        }
+        *pp = sh->next;
+        ws_reap(loop, sh->ctx, sh->ssl_ctx);
+        ag_free(sh);
+    }
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res);
@@ -556,9 +700,6 @@ static int
 ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *p,
               const char *suffix, const char *host_override, const char *origin_override)
 {
-    struct lws_context_creation_info info;
-    void *loops[1];
-    struct ag_err err = {0};
     char hostport[300];
     size_t pl;
     struct addrinfo hints;
@@ -596,34 +737,9 @@ ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *
         return AG_EINTERNAL;
     }
     c->insecure = p->insecure;
-    if (c->url.tls) {
-        rc = proto_tls_ctx_new_https(p->ca_pems, p->n_ca_pems, p->insecure, &c->ssl_ctx, &err);
-        if (rc != 0) {
-            AG_LOG_SEVERE(WS_LOG, "%s", err.msg);
-            return rc;
-        }
-    }
-
-    ws_log_setup();
-    memset(&info, 0, sizeof(info));
-    loops[0] = loop;
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = s_protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                   LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
-                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
-    info.foreign_loops = loops;
-    info.provided_client_ssl_ctx = c->ssl_ctx;
-    info.pt_serv_buf_size = WS_SERV_BUF;
-    info.fd_limit_per_thread = 16;
-    info.timeout_secs = PROTO_WS_CONNECT_TIMEOUT_MS / 1000;
-    info.gid = (gid_t)-1;
-    info.uid = (uid_t)-1;
-    c->ctx = lws_create_context(&info);
-    if (c->ctx == NULL) {
-        AG_LOG_SEVERE(WS_LOG, "cannot create a libwebsockets context on our libuv loop (is the "
-                              "libwebsockets-evlib_uv plugin installed?)");
-        return AG_EINTERNAL;
+    rc = ws_shared_get(loop, c->url.tls, p, &c->sh);
+    if (rc != 0) {
+        return rc;
     }
 
     (void)uv_timer_init(loop, &c->timer);
@@ -649,14 +765,6 @@ static void
 ws_conn_abort(struct ws_conn *c)
 {
     if (c->handles_open == 0 && !c->gai_busy) {
-        if (c->ctx != NULL) {
-            /* No wsi yet and we are outside lws callbacks: still, let the reaper run it. */
-            ws_reap(c->loop, c->ctx, c->ssl_ctx);
-        } else {
-            SSL_CTX_free(c->ssl_ctx);
-        }
-        c->ctx = NULL;
-        c->ssl_ctx = NULL;
         ws_free_memory(c);
         return;
     }
@@ -1269,7 +1377,7 @@ ws_start_lws(struct ws_conn *c, const char *address)
     int flags = 0;
 
     memset(&ci, 0, sizeof(ci));
-    ci.context = c->ctx;
+    ci.context = c->sh->ctx;
     ci.address = address;
     ci.port = c->url.port;
     ci.path = c->path;

@@ -16,11 +16,13 @@
  * 5.1 step 4) and never logs the secret.
  *
  * Threading and ownership: everything runs on the one loop thread. Parameters are copied during
- * the call; nothing passed in is kept. Each object has its own lws context (TLS settings
- * differ per object), created on the caller's loop and destroyed by _free; the loop must keep
- * running after _free until lws has closed its handles (uv_run returns once everything is
- * closed). _free may be called from inside any callback of this module, including the link's
- * on_closed; the memory is released from the loop afterwards.
+ * the call; nothing passed in is kept. _free may be called from inside any callback of this
+ * module, including the link's on_closed; the memory is released from the loop afterwards.
+ *
+ * lws contexts: one per loop and TLS configuration, created by the first connect or preflight
+ * and kept (without keeping the loop alive) until proto_ws_shutdown(loop), which the owner of
+ * the loop calls once every object of this module is freed, before its last uv_run and
+ * uv_loop_close. (Destroying contexts on the fly is unsafe with lws 4.1.6; see ws.c.)
  */
 #ifndef AG_PROTOCOL_WS_H
 #define AG_PROTOCOL_WS_H
@@ -116,6 +118,10 @@ AG_MUST_CHECK int proto_ws_preflight(uv_loop_t *loop, const struct proto_ws_para
                                      proto_ws_preflight_cb cb, void *arg,
                                      struct proto_ws_preflight **out);
 void proto_ws_preflight_free(struct proto_ws_preflight *pf);
+
+/* Destroy the lws contexts made on loop (asynchronously: run the loop afterwards until it has
+ * no more handles). Objects of this module on that loop must be freed already. */
+void proto_ws_shutdown(uv_loop_t *loop);
 
 /* Parse a base URL into the parts the upgrade needs. Exposed for tests. */
 struct proto_ws_url {

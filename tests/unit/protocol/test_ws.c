@@ -417,6 +417,7 @@ finish(uv_loop_t *loop, struct fc *f, struct cl *c)
 {
     proto_ws_free(c->ws);
     proto_ws_preflight_free(c->pf);
+    proto_ws_shutdown(loop);
     fc_stop(f);
     uv_close((uv_handle_t *)&c->resume_timer, NULL);
     uv_timer_stop(&c->watchdog);
@@ -608,7 +609,7 @@ T_TEST(close_by_agent_and_missing_capability)
         const char *bad = NULL;
         size_t bl = 0;
         ag_log_set_level(AG_LOG_FINEST);
-        (void)ag_log_set_trace("ws", &bad, &bl);
+        T_EQ_INT(ag_log_set_trace("ws", &bad, &bl), 0);
     }
     uv_loop_init(&loop);
     fc_start(&f, &loop, FC_NO_CAP, 0);
@@ -798,6 +799,7 @@ T_TEST(bad_params)
     params(&p, "http://x/");
     p.secret = "a\r\nb";
     T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, NULL, &ws), AG_EUSAGE);
+    proto_ws_shutdown(&loop);
     T_EQ_INT(uv_run(&loop, UV_RUN_DEFAULT), 0);
     T_EQ_INT(uv_loop_close(&loop), 0);
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""End-to-end tests of protocol/ws.c against the test controller, through tests/ws/ws_driver.
+
+usage: e2e.py --driver BIN --java JAVA --classes DIR --keys DIR CASE
+
+Each case starts the controller (java nativeagent.testctl.Main --https), waits for its state
+file, runs ws_driver and checks its exit status. Exit 0 on success, 1 on failure (with both
+logs), 77 when the controller classes are missing. Only the Python standard library is used.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+
+
+class Failure(Exception):
+    pass
+
+
+class Controller:
+    def __init__(self, *extra):
+        self.dir = tempfile.mkdtemp(prefix="ws-e2e-")
+        self.state_path = os.path.join(self.dir, "state")
+        self.log_path = os.path.join(self.dir, "ctl.log")
+        cmd = [ARGS.java, "-cp", ARGS.classes, "nativeagent.testctl.Main",
+               "--state-file", self.state_path, "--keys-dir", ARGS.keys, "--https",
+               "--timeout-ms", "120000"] + list(extra)
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.state = {}
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            if os.path.exists(self.state_path) and os.path.getsize(self.state_path) > 0:
+                time.sleep(0.05)
+                with open(self.state_path) as f:
+                    for line in f:
+                        if "=" in line:
+                            k, v = line.rstrip("\n").split("=", 1)
+                            self.state[k] = v
+                if "https_url" in self.state:
+                    return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise Failure("the controller did not start:\n" + self.text())
+
+    def __getitem__(self, k):
+        return self.state[k]
+
+    def text(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def drive(ctl, url, *args, secret=None):
+    cmd = [ARGS.driver, "--url", url, "--name", ctl["name"],
+           "--secret", secret if secret is not None else ctl["secret"]] + list(args)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=45)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        raise Failure("ws_driver %s exited %d:\n%s" % (" ".join(args), p.returncode, out))
+    if ctl["secret"] in out:
+        raise Failure("the secret appears in the driver's output:\n" + out)
+    return out
+
+
+def case(name):
+    if name == "keys":
+        ctl = Controller()
+        ctl.stop()
+        return
+    extra = ["--scenario", "echo"]
+    if name == "ping":
+        extra += ["--ws-ping-ms", "200", "--ws-idle-ms", "700"]
+    ctl = Controller(*extra)
+    try:
+        http, https = ctl["http_url"], ctl["https_url"]
+        if name == "ws":
+            drive(ctl, http)
+            drive(ctl, http, "--expect-status", "403", secret="0" * 64)
+            cmd = [ARGS.driver, "--url", http, "--name", "no-such-agent", "--secret",
+                   ctl["secret"], "--expect-status", "400"]
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=45)
+            if p.returncode != 0:
+                raise Failure(p.stdout.decode("utf-8", "replace"))
+            # The second session sends the first one's cookie; the controller keeps it.
+            out = drive(ctl, http, "--sessions", "2", "--hold-ms", "100")
+            if out.count("echo ok") != 2:
+                raise Failure("two sessions expected:\n" + out)
+        elif name == "wss":
+            drive(ctl, https, "--cert", ctl["cert_file"])
+            drive(ctl, https, "--insecure")
+            # The self-signed controller certificate is not in the system trust store.
+            drive(ctl, https, "--expect-preflight-fail")
+        elif name == "ping":
+            # Pings every 200 ms and a 700 ms idle timeout: a 2 s hold survives only if the
+            # pongs go out.
+            drive(ctl, http, "--hold-ms", "2000")
+        else:
+            raise Failure("unknown case " + name)
+    except Failure:
+        ctl.stop()
+        sys.stderr.write("---- controller log ----\n" + ctl.text())
+        raise
+    ctl.stop()
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--driver", required=True)
+    ap.add_argument("--java", required=True)
+    ap.add_argument("--classes", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("case")
+    ARGS = ap.parse_args()
+    if not os.path.isdir(ARGS.classes):
+        print("controller classes missing: " + ARGS.classes)
+        return 77
+    os.makedirs(ARGS.keys, exist_ok=True)
+    try:
+        case(ARGS.case)
+    except (Failure, subprocess.TimeoutExpired) as e:
+        sys.stderr.write("FAIL: %s\n" % e)
+        return 1
+    print("ok " + ARGS.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
