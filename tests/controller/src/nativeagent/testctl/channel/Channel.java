@@ -361,11 +361,11 @@ public final class Channel implements Closeable {
             if (c instanceof CloseCommand) {
                 closeSent = true;
             }
+            if (trace) {
+                log("c2a " + describe(c) + " (" + b.length + " bytes)");
+            }
             link.send(b);
             commandsOut.incrementAndGet();
-        }
-        if (trace) {
-            log("c2a " + describe(c) + " (" + b.length + " bytes)");
         }
     }
 
