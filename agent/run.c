@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "channel_glue.h"
 #include "conn.h"
 #include "log.h"
 
@@ -17,6 +18,7 @@ int
 agent_run(const struct agent_conf *conf)
 {
     struct agent_conn_hooks hooks = {NULL, NULL};
+    struct agent_channel_glue glue = {NULL, conf, NULL, 0};
     uv_loop_t loop;
     int status;
     int rc;
@@ -28,6 +30,9 @@ agent_run(const struct agent_conf *conf)
         AG_LOG_SEVERE("agent", "cannot create the event loop: %s", uv_strerror(rc));
         return 1;
     }
+    glue.loop = &loop;
+    hooks.attach = agent_channel_attach;
+    hooks.arg = &glue;
     status = agent_conn_run(&loop, conf, &hooks);
     rc = uv_loop_close(&loop);
     if (rc != 0) {
