@@ -224,6 +224,8 @@ public final class Controller {
         Files.writeString(tmp, sb.toString());
         Files.move(tmp, state, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Log.info("ready; state file " + state);
+        Log.info("connect an agent with: jenkins-agent -url " + httpUrl() + " -name " + cfg.name
+                + " -secret " + cfg.secret + (agentSocket == null ? " -webSocket" : ""));
     }
 
     /** Wait until --sessions sessions have ended (or the timeout): 0 if all passed, 1 otherwise. */
