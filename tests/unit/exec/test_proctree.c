@@ -202,6 +202,7 @@ T_TEST(test_kill_tree_by_cookie)
     uint64_t t0 = 0;
 
     (void)signal(SIGPIPE, SIG_IGN);
+    watchdog_fired = false;
     (void)snprintf(cookie, sizeof(cookie), "HUDSON_COOKIE=ag-test-%ld-a", (long)getpid());
     (void)snprintf(other, sizeof(other), "HUDSON_COOKIE=ag-test-%ld-b", (long)getpid());
     T_EQ_INT(uv_loop_init(&loop), 0);
@@ -316,5 +317,50 @@ T_TEST(test_find_skips_self)
     exec_env_free(model);
 }
 
+T_TEST(test_scan_while_processes_vanish)
+{
+    /* A shell starts and ends processes as fast as it can while we scan /proc again and again:
+     * entries vanish between readdir and the reads. Nothing may fail or crash; the churner
+     * itself (its cookie) is found every time. */
+    char cookie[64];
+    char *env[] = {cookie, "PATH=/usr/bin:/bin", NULL};
+    struct tree t;
+    struct exec_env *model = NULL;
+    size_t found_min = SIZE_MAX;
+
+    (void)snprintf(cookie, sizeof(cookie), "JENKINS_NODE_COOKIE=churn-%ld", (long)getpid());
+    T_EQ_INT(uv_loop_init(&loop), 0);
+    T_EQ_INT(uv_timer_init(&loop, &watchdog), 0);
+    T_EQ_INT(uv_timer_start(&watchdog, on_watchdog, 8000, 0), 0);
+    uv_unref((uv_handle_t *)&watchdog);
+    watchdog_fired = false;
+    T_EQ_INT(start(&t, "echo ready; i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done",
+                   env),
+             0);
+    wait_ready(&t);
+    T_EQ_INT(exec_env_new(&model), 0);
+    T_EQ_INT(exec_env_put(model, "JENKINS_NODE_COOKIE", strchr(cookie, '=') + 1), 0);
+    for (int i = 0; i < 20 && !t.exited; i++) {
+        pid_t *pids = NULL;
+        size_t n = 0;
+        struct exec_proctree_result res;
+
+        T_EQ_INT(exec_proctree_find(model, &pids, &n, &res), 0);
+        T_EQ_INT(res.rc, 0);
+        found_min = n < found_min ? n : found_min;
+        ag_free(pids);
+        (void)uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    while (!watchdog_fired && !t.closed) {
+        (void)uv_run(&loop, UV_RUN_ONCE);
+    }
+    T_CHECK(found_min >= 1 || t.exited);
+    exec_env_free(model);
+    T_CHECK(!watchdog_fired);
+    uv_walk(&loop, on_walk_close, NULL);
+    (void)uv_run(&loop, UV_RUN_DEFAULT);
+    T_EQ_INT(uv_loop_close(&loop), 0);
+}
+
 T_MAIN(T_CASE(test_environ_match_table), T_CASE(test_kill_tree_by_cookie),
-       T_CASE(test_find_skips_self))
+       T_CASE(test_find_skips_self), T_CASE(test_scan_while_processes_vanish))
