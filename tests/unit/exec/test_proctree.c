@@ -334,9 +334,8 @@ T_TEST(test_scan_while_processes_vanish)
     T_EQ_INT(uv_timer_start(&watchdog, on_watchdog, 8000, 0), 0);
     uv_unref((uv_handle_t *)&watchdog);
     watchdog_fired = false;
-    T_EQ_INT(start(&t, "echo ready; i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done",
-                   env),
-             0);
+    T_EQ_INT(
+        start(&t, "echo ready; i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done", env), 0);
     wait_ready(&t);
     T_EQ_INT(exec_env_new(&model), 0);
     T_EQ_INT(exec_env_put(model, "JENKINS_NODE_COOKIE", strchr(cookie, '=') + 1), 0);
