@@ -757,6 +757,79 @@ T_TEST(test_close_live_child_reaps_it)
     loop_end();
 }
 
+struct epipe {
+    struct run r;
+    int status;
+    bool called;
+};
+
+static void
+on_epipe_written(struct exec_proc *p, int status, void *arg)
+{
+    struct epipe *e = arg;
+
+    (void)p;
+    e->called = true;
+    e->status = status;
+}
+
+static void
+on_data_then_write(struct exec_proc *p, enum exec_stream s, struct ag_iov d, void *arg)
+{
+    struct epipe *e = arg;
+    static const uint8_t junk[70000];
+    struct ag_iov v = {junk, sizeof(junk)};
+
+    on_data(p, s, d, &e->r);
+    if (strstr(e->r.out, "closed") != NULL && !e->called && exec_proc_stdin_queued(p) == 0) {
+        T_EQ_INT(exec_proc_write(p, v, on_epipe_written, e), 0);
+    }
+}
+
+T_TEST(test_write_to_closed_stdin_fails_cleanly)
+{
+    /* The child closes its stdin; our write gets EPIPE in the callback (SIGPIPE is ignored),
+     * nothing crashes, and the exit is still reported. */
+    struct epipe e;
+
+    memset(&e, 0, sizeof(e));
+    loop_begin(WATCHDOG_MS);
+    run_init(&e.r);
+    e.r.o.arg = &e;
+    e.r.o.on_data = on_data_then_write;
+    e.r.o.stdin_pipe = true;
+    T_EQ_INT(run_spawn(&e.r, SH("exec 0<&-; echo closed; sleep 0.3")), 0);
+    run_all();
+    T_CHECK(e.called);
+    T_EQ_INT(e.status, UV_EPIPE);
+    T_EQ_INT(e.r.ex.code, 0);
+    loop_end();
+}
+
+T_TEST(test_spawn_allocation_failures)
+{
+    /* Fail each of the first allocations of a spawn in turn: AG_ENOMEM or success, never a
+     * crash or a leak (ASan's leak check runs at exit). */
+    static char *argv[] = {"/bin/true", NULL};
+
+    for (uint64_t n = 1; n <= 6; n++) {
+        struct run r;
+        struct ag_err err = {0};
+        int rc = 0;
+
+        loop_begin(WATCHDOG_MS);
+        run_init(&r);
+        r.o.argv = argv;
+        ag_alloc_fail_after(n);
+        rc = exec_proc_spawn(&loop, &r.o, &r.p, &err);
+        ag_alloc_fail_after(0);
+        T_CHECK(rc == 0 || rc == AG_ENOMEM);
+        run_all();
+        T_CHECK(rc != 0 || (r.exited && r.closed));
+        loop_end();
+    }
+}
+
 T_TEST(test_no_zombies_left)
 {
     /* Every child of this test process has been reaped. */
@@ -803,4 +876,5 @@ T_MAIN(T_CASE(test_exit_codes), T_CASE(test_stdout_stderr_separate_and_merged),
        T_CASE(test_grandchild_holds_stdout), T_CASE(test_paused_consumer_loses_nothing),
        T_CASE(test_child_closes_stdout_early), T_CASE(test_fifty_concurrent),
        T_CASE(test_env_cwd_and_spawn_errors), T_CASE(test_close_live_child_reaps_it),
+       T_CASE(test_write_to_closed_stdin_fails_cleanly), T_CASE(test_spawn_allocation_failures),
        T_CASE(test_no_zombies_left))
