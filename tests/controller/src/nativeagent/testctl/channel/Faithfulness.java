@@ -95,6 +95,12 @@ public final class Faithfulness {
                 failing++;
             }
         }
+        for (String v : checkStreamForms()) {
+            System.out.println(v);
+            if (v.contains(": FAILING")) {
+                failing++;
+            }
+        }
         String extra = selfCheck();
         System.out.println("self-check (our MultiClassLoaderOutput vs the golden rules): " + extra);
         if (extra.startsWith("FAILING")) {
@@ -560,6 +566,65 @@ public final class Faithfulness {
         java.lang.reflect.Field f = c.getDeclaredField(field);
         f.setAccessible(true);
         f.set(o, v);
+    }
+
+    /* ------------------------------------------------------------------ channel.md 7.1 stream objects */
+
+    /** Hex of a modified-UTF-8 string with its u2 length (ASCII only here). */
+    private static String utf(String s) {
+        StringBuilder b = new StringBuilder(String.format("%04x", s.length()));
+        for (char c : s.toCharArray()) {
+            b.append(String.format("%02x", (int) c));
+        }
+        return b.toString();
+    }
+
+    /**
+     * The plain-mode bytes channel.md 7.1 gives for RemoteOutputStream, RemoteWriter, RemoteInputStream
+     * (with and without the reader's GREEDY bit, greedy and not) and Pipe, against what our classes write.
+     */
+    static List<String> checkStreamForms() throws IOException, ClassNotFoundException {
+        String one = "0000000000000001";
+        String ros = "7372" + utf("hudson.remoting.RemoteOutputStream") + one + "03" + "0000" + "7870" + "7704" + "00000005" + "78";
+        String rw = "7372" + utf("hudson.remoting.RemoteWriter") + one + "03" + "0000" + "7870" + "7704" + "00000005" + "78";
+        String risDesc = "7372" + utf("hudson.remoting.RemoteInputStream") + one + "03" + "0002"
+                + "5a" + utf("autoUnexport") + "5a" + utf("greedy") + "7870";
+        String pipe = "7372" + utf("hudson.remoting.Pipe") + one + "03" + "0002"
+                + "4c" + utf("in") + "74" + utf("Ljava/io/InputStream;")
+                + "4c" + utf("out") + "74" + utf("Ljava/io/OutputStream;") + "7870";
+        Object[][] cases = {
+            {"RemoteOutputStream(oid 5)", new hudson.remoting.RemoteOutputStream(5), 0x1FCL, ros},
+            {"RemoteWriter(oid 5)", new hudson.remoting.RemoteWriter(5), 0x1FCL, rw},
+            {"RemoteInputStream(oid 5), reader has GREEDY", new hudson.remoting.RemoteInputStream(5), 0x1FCL,
+                risDesc + "7705" + "00" + "00000005" + "78"},
+            {"RemoteInputStream(oid 5), reader lacks GREEDY", new hudson.remoting.RemoteInputStream(5), 0x1DCL,
+                risDesc + "7704" + "00000005" + "78"},
+            {"RemoteInputStream(greedy, Pipe flag 0 oid 6)",
+                new hudson.remoting.RemoteInputStream(new hudson.remoting.Pipe(false, 6)), 0x1FCL,
+                risDesc + "770101" + pipe + "7705" + "00" + "00000006" + "78" + "78"},
+            {"Pipe(flag 1 = remote writes, oid 7)", new hudson.remoting.Pipe(true, 7), 0x1FCL,
+                pipe + "7705" + "01" + "00000007" + "78"},
+        };
+        List<String> out = new ArrayList<>();
+        for (Object[] c : cases) {
+            byte[] b = Wire.writePayload(c[1], (Long) c[2], cl -> {
+                throw new IOException("plain mode");
+            });
+            String got = Wire.hexHead(b, 4096).substring(8); /* drop AC ED 00 05 */
+            String want = (String) c[3];
+            String v = got.equals(want) ? "identical" : "FAILING (ours " + got + ", spec " + want + ")";
+            if (got.equals(want)) {
+                Object back = Wire.readPayload(b, (Long) c[2], null);
+                byte[] again = Wire.writePayload(back, (Long) c[2], cl -> {
+                    throw new IOException("plain mode");
+                });
+                if (!Arrays.equals(b, again)) {
+                    v = "FAILING (does not survive read + write)";
+                }
+            }
+            out.add("channel.md 7.1 form " + c[0] + ": " + v);
+        }
+        return out;
     }
 
     /* ------------------------------------------------------------------ our writer, checked by the same rules */
