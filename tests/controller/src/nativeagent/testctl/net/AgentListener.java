@@ -243,8 +243,14 @@ final class AgentListener {
         }
         Controller.Session session = null;
         if (verdict.equals("OK")) {
-            session = new Controller.Session(cookie, n);
-            String refusal = ctl.claim(theirs.get("Node-Name"), theirs.get("JnlpAgentProtocol.cookie"), session);
+            /*
+             * Jenkins keeps, as the channel's cookie, the cookie the agent PRESENTED on this
+             * connection (the receiver sees the agent's headers), not the one we just sent. A later
+             * connection takes over only if it presents that same value again.
+             */
+            String presented = theirs.get("JnlpAgentProtocol.cookie");
+            session = new Controller.Session(presented, n);
+            String refusal = ctl.claim(theirs.get("Node-Name"), presented, session);
             if (refusal != null) {
                 verdict = "ERROR: " + refusal;
                 session = null;

@@ -38,7 +38,10 @@ public final class Controller {
         int run(String name, CommandLink link, PrintStream log) throws Exception;
     }
 
-    /** One accepted agent connection: its cookie, and its link once the handshake is done. */
+    /**
+     * One accepted agent connection: the channel's cookie (JNLP4: the one the agent presented,
+     * possibly null; WebSocket: the Connection-Cookie of the 101), and its link once connected.
+     */
     static final class Session {
         final String cookie;
         /** The agent connection number (1-based), for --fault-count. */
@@ -343,14 +346,15 @@ public final class Controller {
     }
 
     /**
-     * Claim the node for a new connection (DefaultJnlpSlaveReceiver.afterProperties): refused if a
-     * session is live and the agent did not present that session's cookie; with the right cookie
-     * the old session is cut and replaced. Returns null on success, else the refusal text.
+     * Claim the node for a new connection (DefaultJnlpAgentReceiver.afterProperties): refused if a
+     * session is live unless the agent presents a cookie equal to that session's (non-null)
+     * cookie; then the old session is cut and replaced. Returns null on success, else the
+     * refusal text.
      */
     synchronized String claim(String name, String presentedCookie, Session s) {
         Session old = current;
         if (old != null) {
-            if (presentedCookie != null && MessageDigest.isEqual(
+            if (presentedCookie != null && old.cookie != null && MessageDigest.isEqual(
                     presentedCookie.getBytes(StandardCharsets.UTF_8),
                     old.cookie.getBytes(StandardCharsets.UTF_8))) {
                 Log.info("disconnecting " + name + " as we are reconnected from the current peer"

@@ -345,15 +345,32 @@ public final class SelfTest {
         check(r.verdict != null && r.verdict.contains("already connected"), "jnlp4: wrong cookie refused");
         r.close();
 
-        /* The right cookie takes over: the old connection is cut. */
-        String cookie = a.controllerHeaders.get("JnlpAgentProtocol.cookie");
-        TestAgent.Jnlp4 b = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, cookie, 0x1FE);
-        checkEq("OK", b.verdict, "jnlp4: reconnect with the session's cookie accepted");
-        check(isCut(a.in), "jnlp4: the old connection was cut");
-        check(!cookie.equals(b.controllerHeaders.get("JnlpAgentProtocol.cookie")), "jnlp4: a fresh cookie per connection");
-        b.close();
-        waitSessions(base + 2);
-        checkEq(base + 2, ctl.sessionsEnded(), "jnlp4: both sessions ended");
+        /*
+         * Takeover. Jenkins stores as the channel's cookie the one the agent presented (none for
+         * a): so the cookie a received does not take over a's session...
+         */
+        String cookieA = a.controllerHeaders.get("JnlpAgentProtocol.cookie");
+        r = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, cookieA, 0x1FE);
+        check(r.verdict != null && r.verdict.contains("already connected"),
+                "jnlp4: the cookie we sent to a session that presented none does not take it over");
+        r.close();
+        a.close();
+        waitSessions(base + 1);
+        /* ... while a session that presented cookie X is taken over by a connection presenting X. */
+        TestAgent.Jnlp4 b = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, cookieA, 0x1FE);
+        checkEq("OK", b.verdict, "jnlp4: with no live session, any cookie is accepted");
+        check(!cookieA.equals(b.controllerHeaders.get("JnlpAgentProtocol.cookie")), "jnlp4: a fresh cookie per connection");
+        TestAgent.Jnlp4 c = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret,
+                b.controllerHeaders.get("JnlpAgentProtocol.cookie"), 0x1FE);
+        check(c.verdict != null && c.verdict.contains("already connected"),
+                "jnlp4: presenting the newer controller cookie does not take over (Jenkins compares the presented one)");
+        c.close();
+        TestAgent.Jnlp4 d = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, cookieA, 0x1FE);
+        checkEq("OK", d.verdict, "jnlp4: presenting the same cookie again takes over");
+        check(isCut(b.in), "jnlp4: the old connection was cut");
+        d.close();
+        waitSessions(base + 3);
+        checkEq(base + 3, ctl.sessionsEnded(), "jnlp4: all three sessions ended");
 
         /* Pinning: a client pinned to another key refuses the handshake. */
         String otherKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1ZvCf2TFkfG6M/Q2If5fW1T/p7u2zHVrOaXmP80qDfdwB7FiiLiNyhvKhjfFdJu5pBjWkYgrYRqq2yXBLp8VhRH3WSGILVJWK6hBm1Hy4Q7ZJoPMXo0JWUNn+8A+mRyJH5HyKDfqxKqf28NJ5Mms4VyFFPOb0HQtH+79UksV3FYSYpRMdRqvXF+M90zZFaCGqEA97BxdEVKmr5yEu0oVuwjaBVzn21bNn3hgfpEHGYhMM5kyDLdLgtY6ZJv0QaKr2i832+CEc5I6U9CCG/CB++6Gl6R71J/mR8cMaTvrYbNEpfwcdAHMYbCTb8ugiHJ0X1ItLmpZ4k63biyNAPAwlQIDAQAB";
