@@ -258,6 +258,10 @@ public class JosGen {
         write(dir, "eof", out -> out.writeObject(newStub("hudson.remoting.ProxyOutputStream$EOF",
             "ioId", 2, "oid", 3, "requestId", 6)));
         write(dir, "close", out -> out.writeObject(newStub("hudson.remoting.Channel$CloseCommand")));
+        Object pipe = newStub("hudson.remoting.Pipe", "flag", false, "oid", 12);
+        write(dir, "streams", out -> out.writeObject(new Object[] {
+            newStub("hudson.remoting.RemoteOutputStream", "oid", 9),
+            newStub("hudson.remoting.RemoteInputStream", "pipe", pipe)}));
     }
 
     static byte[] serialize(Object o) throws IOException {

@@ -99,6 +99,7 @@ T_TEST(java_all_shapes_roundtrip)
         "prims", "boxed", "strings", "longstring", "arrays", "nested", "cycle", "enums", "proxy",
         "writeobject", "nodefault", "externalizable", "record", "exception", "collections",
         "reset", "jdkvalues", "capability", "response", "chunk", "ack", "eof", "close",
+        "streams",
     };
 
     if (!data_present()) {
@@ -316,6 +317,40 @@ T_TEST(java_proxy_custom_external)
         T_EQ_INT(jos_blk_obj(&b, &h), 0);
         T_EQ_INT(jos_array_i(h, 2), 3);
     }
+    jos_msg_free(m);
+}
+
+T_TEST(java_custom_layouts)
+{
+    struct jos_msg *m;
+    struct jos_blk b;
+    struct jos_val *pipe = NULL;
+    uint8_t flag = 9;
+    uint32_t oid = 0;
+
+    if (!data_present()) {
+        return;
+    }
+    m = roundtrip("streams", NULL, NULL);
+    if (m == NULL) {
+        return;
+    }
+    jos_blk_init(&b, jos_obj_classdata(elem(m->top.items[0], 0), NULL));
+    T_EQ_INT(jos_blk_u32(&b, &oid), 0);
+    T_EQ_INT(oid, 9);
+    T_CHECK(jos_blk_done(&b));
+    jos_blk_init(&b, jos_obj_classdata(elem(m->top.items[0], 1), "hudson.remoting.RemoteInputStream"));
+    T_CHECK(!jos_obj_classdata(elem(m->top.items[0], 1), NULL)->has_values);
+    T_EQ_INT(jos_blk_u8(&b, &flag), 0);
+    T_EQ_INT(flag, 1);
+    T_EQ_INT(jos_blk_obj(&b, &pipe), 0);
+    T_CHECK(jos_val_is(pipe, "hudson.remoting.Pipe"));
+    jos_blk_init(&b, jos_obj_classdata(pipe, NULL));
+    T_EQ_INT(jos_blk_u8(&b, &flag), 0);
+    T_EQ_INT(flag, 0);
+    T_EQ_INT(jos_blk_u32(&b, &oid), 0);
+    T_EQ_INT(oid, 12);
+    T_CHECK(jos_blk_done(&b));
     jos_msg_free(m);
 }
 
@@ -550,6 +585,28 @@ build_small(struct jos_msg *m, const char *which)
     (void)jos_msg_add(m, o);
 }
 
+/* RemoteOutputStream{oid 9} and a greedy RemoteInputStream carrying Pipe{flag 0, oid 12}:
+ * the custom layouts of channel.md 1.11 (no default field values). */
+static void
+build_streams(struct jos_msg *m)
+{
+    struct jos_val *a = jos_new_obj_array(m, "[Ljava.lang.Object;", 2);
+    struct jos_val *ros = jos_new_object(m, "hudson.remoting.RemoteOutputStream");
+    struct jos_val *ris = jos_new_object(m, "hudson.remoting.RemoteInputStream");
+    struct jos_val *pipe = jos_new_object(m, "hudson.remoting.Pipe");
+    static const uint8_t oid9[] = {0, 0, 0, 9};
+    static const uint8_t one[] = {1};
+    static const uint8_t pipe_data[] = {0, 0, 0, 0, 12};
+
+    jos_custom_block(m, ros, NULL, oid9, sizeof(oid9));
+    jos_custom_block(m, ris, NULL, one, sizeof(one));
+    jos_custom_obj(m, ris, NULL, pipe);
+    jos_custom_block(m, pipe, "hudson.remoting.Pipe", pipe_data, sizeof(pipe_data));
+    jos_array_set(m, a, 0, ros);
+    jos_array_set(m, a, 1, ris);
+    jos_msg_add(m, a);
+}
+
 static void
 build_strings(struct jos_msg *m)
 {
@@ -659,6 +716,7 @@ T_TEST(builder_matches_java)
     check_built(close_cmd, "close", "close");
     check_built(capability, "capability", "capability");
     check_built(build_error, NULL, "error");
+    check_built(build_streams, "streams", "streams");
     check_built(build_strings, NULL, "strings");
 }
 
@@ -692,5 +750,5 @@ T_TEST(builder_errors)
 
 T_MAIN(T_CASE(java_all_shapes_roundtrip), T_CASE(java_prims), T_CASE(java_strings),
        T_CASE(java_arrays_cycles_enums), T_CASE(java_proxy_custom_external),
-       T_CASE(java_externalizable_v1), T_CASE(java_record_exception_collections_reset),
+       T_CASE(java_custom_layouts), T_CASE(java_externalizable_v1), T_CASE(java_record_exception_collections_reset),
        T_CASE(builder_matches_java), T_CASE(builder_errors))

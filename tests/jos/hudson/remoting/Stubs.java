@@ -62,3 +62,45 @@ final class Channel {
         private static final long serialVersionUID = 972857271608138115L;
     }
 }
+
+/* The custom layouts of channel.md 1.11 / 7.1: custom data without the default field values. */
+final class Pipe implements Serializable {
+    private static final long serialVersionUID = 1L;
+    java.io.InputStream in;
+    java.io.OutputStream out;
+    transient boolean flag;
+    transient int oid;
+
+    private void writeObject(java.io.ObjectOutputStream os) throws java.io.IOException {
+        os.writeBoolean(flag);
+        os.writeInt(oid);
+    }
+}
+
+final class RemoteInputStream extends java.io.InputStream implements Serializable {
+    private static final long serialVersionUID = 1L;
+    boolean autoUnexport;
+    boolean greedy;
+    transient Pipe pipe;
+
+    public int read() {
+        return -1;
+    }
+
+    private void writeObject(java.io.ObjectOutputStream os) throws java.io.IOException {
+        os.writeBoolean(true);
+        os.writeObject(pipe);
+    }
+}
+
+final class RemoteOutputStream extends java.io.OutputStream implements Serializable {
+    private static final long serialVersionUID = 1L;
+    transient int oid;
+
+    public void write(int b) {
+    }
+
+    private void writeObject(java.io.ObjectOutputStream os) throws java.io.IOException {
+        os.writeInt(oid);
+    }
+}
