@@ -798,6 +798,146 @@ T_TEST(broken_link_cleans_everything)
     fake_link_clear(&f);
 }
 
+/* ----- our pings on a real loop (channel.md 8) ----- */
+
+static void
+deliver_ping_answer(struct fake_link *f, int32_t id)
+{
+    struct jos_msg *m = NULL;
+    struct jos_val *r;
+    struct jos_val *nr;
+    struct ag_buf b;
+    struct ag_err err = {0};
+
+    T_EQ_INT(jos_msg_new(NULL, 0, &m), 0);
+    r = jos_new_object(m, "hudson.remoting.Response");
+    nr = jos_new_object(m, "hudson.remoting.UserRequest$NormalResponse");
+    T_EQ_INT(jos_set_obj(m, nr, "response", jos_new_payload(m, NULL)), 0);
+    T_EQ_INT(jos_set_int(m, r, "id", id), 0);
+    T_EQ_INT(jos_set_obj(m, r, "returnValue", nr), 0);
+    T_EQ_INT(jos_msg_add(m, r), 0);
+    ag_buf_init(&b, 1 << 20);
+    T_EQ_INT(jos_msg_encode(m, &b, &err), 0);
+    fake_link_deliver(f, b.data, b.len);
+    ag_buf_fini(&b);
+    jos_msg_free(m);
+}
+
+static struct rem_channel *
+open_loop_channel(struct fake_link *f, struct closed_state *cs, uv_loop_t *loop,
+                  uint32_t interval, uint32_t timeout)
+{
+    struct rem_channel_opts o = {0};
+    struct rem_channel *ch = NULL;
+
+    fake_link_init(f);
+    memset(cs, 0, sizeof(*cs));
+    o.loop = loop;
+    o.name = "ping";
+    o.on_closed = on_closed;
+    o.arg = cs;
+    o.ping_interval_ms = interval;
+    o.ping_timeout_ms = timeout;
+    T_EQ_INT(rem_channel_new(&f->link, &o, &ch), 0);
+    return ch;
+}
+
+T_TEST(our_pings_answered_and_dead_controller_detected)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    uv_loop_t loop;
+    struct rem_channel *ch;
+    struct rem_channel_stats st;
+    uint64_t t0;
+    size_t seen;
+
+    T_EQ_INT(uv_loop_init(&loop), 0);
+    /* Answered pings: interval 20 ms, timeout 500 ms, three round trips. */
+    ch = open_loop_channel(&f, &cs, &loop, 20, 500);
+    deliver_hex(&f, V_SLAVEVERSION_REQ); /* the controller's core loader */
+    seen = f.nsent;
+    t0 = uv_now(&loop);
+    for (;;) {
+        rem_channel_get_stats(ch, &st);
+        if (st.pings_answered >= 3 || uv_now(&loop) - t0 > 3000 || f.close_requested) {
+            break;
+        }
+        (void)uv_run(&loop, UV_RUN_ONCE);
+        while (seen < f.nsent) {
+            struct jos_msg *m = NULL;
+            struct jos_val *v = sent_cmd(&f, seen, &m);
+            int32_t id = 0;
+
+            if (v != NULL && jos_val_is(v, "hudson.remoting.UserRequest") &&
+                jos_get_int(v, "id", &id) == 0) {
+                jos_msg_free(m);
+                deliver_ping_answer(&f, id);
+            } else {
+                jos_msg_free(m);
+            }
+            seen++;
+        }
+    }
+    T_EQ_U64(st.pings_answered, 3);
+    T_CHECK(!f.close_requested);
+    fake_link_finish(&f, 0);
+    (void)uv_run(&loop, UV_RUN_DEFAULT); /* the channel closes its timers and frees itself */
+    T_EQ_INT(cs.calls, 1);
+    fake_link_clear(&f);
+
+    /* A controller that never answers: one ping, then the link is closed after the timeout. */
+    ch = open_loop_channel(&f, &cs, &loop, 20, 60);
+    deliver_hex(&f, V_SLAVEVERSION_REQ);
+    t0 = uv_now(&loop);
+    while (!f.close_requested && uv_now(&loop) - t0 < 3000) {
+        (void)uv_run(&loop, UV_RUN_ONCE);
+    }
+    T_CHECK(f.close_requested);
+    rem_channel_get_stats(ch, &st);
+    T_EQ_U64(st.pings_sent, 1);
+    T_EQ_U64(st.pings_answered, 0);
+    fake_link_finish(&f, AG_ECLOSED);
+    (void)uv_run(&loop, UV_RUN_DEFAULT);
+    T_EQ_INT(cs.calls, 1);
+    T_EQ_INT(cs.code, AG_ETIMEDOUT);
+    fake_link_clear(&f);
+    T_EQ_INT(uv_loop_close(&loop), 0);
+}
+
+T_TEST(set_up_remote_ping_answered_null)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct jos_msg *m = NULL;
+    struct jos_val *ur;
+    struct jos_val *cl;
+    struct jos_val *sp;
+    struct ag_buf b;
+    struct ag_err err = {0};
+
+    T_EQ_INT(jos_msg_new(NULL, 0, &m), 0);
+    sp = jos_new_object(m, "hudson.slaves.ChannelPinger$SetUpRemotePing");
+    T_EQ_INT(jos_set_int(m, sp, "pingIntervalSeconds", 300), 0);
+    T_EQ_INT(jos_set_int(m, sp, "pingTimeoutSeconds", 240), 0);
+    cl = rem_new_proxy(m, "hudson.remoting.RemoteClassLoader$IClassLoader", 2);
+    ur = jos_new_object(m, "hudson.remoting.UserRequest");
+    T_EQ_INT(jos_set_int(m, ur, "id", 77), 0);
+    T_EQ_INT(jos_set_obj(m, ur, "classLoaderProxy", cl), 0);
+    T_EQ_INT(jos_set_obj(m, ur, "request", jos_new_payload(m, sp)), 0);
+    T_EQ_INT(jos_msg_add(m, ur), 0);
+    ag_buf_init(&b, 1 << 20);
+    T_EQ_INT(jos_msg_encode(m, &b, &err), 0);
+    fake_link_deliver(&f, b.data, b.len);
+    T_EQ_INT(f.nsent, 1);
+    check_response(&f, 0, 77, NULL);
+    ag_buf_fini(&b);
+    jos_msg_free(m);
+    (void)ch;
+    shut(&f, &cs);
+}
+
 T_TEST(callables_registry_sorted_and_documented)
 {
     size_t n = 0;
@@ -840,4 +980,5 @@ T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(unsupported_callable_th
        T_CASE(rpc_unknown_oid_and_cancel_and_unexport),
        T_CASE(ostream_window_backlog_and_response_order), T_CASE(garbage_and_unknown_requests),
        T_CASE(our_ping_request_is_byte_exact), T_CASE(broken_link_cleans_everything),
-       T_CASE(callables_registry_sorted_and_documented))
+       T_CASE(our_pings_answered_and_dead_controller_detected),
+       T_CASE(set_up_remote_ping_answered_null), T_CASE(callables_registry_sorted_and_documented))
