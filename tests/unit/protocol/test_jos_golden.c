@@ -152,6 +152,205 @@ T_TEST(golden_decode_reencode)
     T_CHECK(nested >= 10);
 }
 
+/* ---- rebuilding golden commands with the builder (descriptors from the class table) ---- */
+
+struct rebuild {
+    struct jos_msg *m;
+    const struct jos_val **from; /* decoded values already rebuilt (linear: trees are small) */
+    struct jos_val **to;
+    size_t n;
+    size_t cap;
+    const char *missing; /* first class the builder could not make */
+};
+
+static struct jos_val *rebuild_val(struct rebuild *rb, struct jos_val *v);
+
+static struct jos_val *
+seen_before(struct rebuild *rb, const struct jos_val *v)
+{
+    for (size_t i = 0; i < rb->n; i++) {
+        if (rb->from[i] == v) {
+            return rb->to[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+remember(struct rebuild *rb, const struct jos_val *from, struct jos_val *to)
+{
+    if (rb->n == rb->cap) {
+        rb->cap = rb->cap == 0 ? 256 : rb->cap * 2;
+        rb->from = realloc(rb->from, rb->cap * sizeof(*rb->from));
+        rb->to = realloc(rb->to, rb->cap * sizeof(*rb->to));
+    }
+    rb->from[rb->n] = from;
+    rb->to[rb->n] = to;
+    rb->n++;
+}
+
+static struct jos_val *
+rebuild_object(struct rebuild *rb, struct jos_val *v)
+{
+    const struct jos_object *o = &v->u.obj;
+    struct jos_val *n;
+
+    if (o->desc->is_proxy) {
+        struct jos_val *h = NULL;
+
+        if (o->nclasses != 2 || jos_get_obj(v, "h", &h) != 0) {
+            rb->missing = "a proxy of unexpected shape";
+            return NULL;
+        }
+        n = jos_new_proxy(rb->m, o->desc->interfaces, o->desc->ninterfaces, rebuild_val(rb, h));
+        remember(rb, v, n);
+        return n;
+    }
+    if (jos_class_find(o->desc->name) == NULL) {
+        rb->missing = o->desc->name;
+        return NULL;
+    }
+    n = jos_new_object(rb->m, o->desc->name);
+    if (n == NULL) {
+        rb->missing = o->desc->name;
+        return NULL;
+    }
+    remember(rb, v, n); /* before the fields: graphs are cyclic */
+    if (n->u.obj.nclasses != o->nclasses) {
+        rb->missing = "a class hierarchy that differs from the table";
+        return NULL;
+    }
+    for (size_t i = 0; i < o->nclasses; i++) {
+        const struct jos_classdata *cd = &o->classes[i];
+        struct jos_classdata *nd = &n->u.obj.classes[i];
+
+        if (strcmp(cd->desc->name, nd->desc->name) != 0 || cd->desc->nfields != nd->desc->nfields) {
+            rb->missing = cd->desc->name;
+            return NULL;
+        }
+        for (uint16_t k = 0; cd->has_values && k < cd->desc->nfields; k++) {
+            char t = cd->desc->fields[k].type;
+
+            if (t == 'L' || t == '[') {
+                nd->values[k].ref = rebuild_val(rb, cd->values[k].ref);
+            } else {
+                nd->values[k].i = cd->values[k].i;
+            }
+        }
+        for (size_t k = 0; k < cd->ncustom; k++) {
+            struct jos_val *c = cd->custom[k];
+
+            if (c->kind == JOS_K_BLOCK) {
+                jos_custom_block(rb->m, n, cd->desc->name, c->u.block.base, c->u.block.len);
+            } else {
+                jos_custom_obj(rb->m, n, cd->desc->name,
+                               c->kind == JOS_K_NULL ? NULL : rebuild_val(rb, c));
+            }
+        }
+    }
+    return n;
+}
+
+static struct jos_val *
+rebuild_val(struct rebuild *rb, struct jos_val *v)
+{
+    struct jos_val *n;
+
+    if (v == NULL || rb->missing != NULL) {
+        return NULL;
+    }
+    n = seen_before(rb, v);
+    if (n != NULL) {
+        return n;
+    }
+    switch (v->kind) {
+    case JOS_K_OBJECT:
+        return rebuild_object(rb, v);
+    case JOS_K_STRING:
+        n = jos_new_string(rb->m, v->u.str.s, v->u.str.len);
+        break;
+    case JOS_K_ARRAY:
+        if (jos_class_find(v->u.arr.desc->name) == NULL) {
+            rb->missing = v->u.arr.desc->name;
+            return NULL;
+        }
+        if (v->u.arr.elem == 'L' || v->u.arr.elem == '[') {
+            n = jos_new_obj_array(rb->m, v->u.arr.desc->name, v->u.arr.len);
+            remember(rb, v, n);
+            for (uint32_t i = 0; i < v->u.arr.len; i++) {
+                jos_array_set(rb->m, n, i, rebuild_val(rb, v->u.arr.elems[i]));
+            }
+            return n;
+        }
+        n = jos_new_prim_array(rb->m, v->u.arr.desc->name, v->u.arr.raw, v->u.arr.len, false);
+        break;
+    case JOS_K_ENUM:
+        n = jos_new_enum(rb->m, v->u.enm.desc->name, v->u.enm.name->u.str.s);
+        break;
+    case JOS_K_CLASS:
+    case JOS_K_CLASSDESC:
+    case JOS_K_BLOCK:
+    case JOS_K_RESET:
+    case JOS_K_NULL:
+        rb->missing = "a Class, descriptor or block value";
+        return NULL;
+    }
+    remember(rb, v, n);
+    return n;
+}
+
+/* Rebuild every golden command from its decoded values with the builder, whose descriptors come
+ * only from the class table, and compare the encoding with the captured bytes. */
+T_TEST(golden_rebuild_from_table)
+{
+    size_t same = 0;
+    size_t skipped = 0;
+
+    list_golden();
+    for (size_t i = 0; i < nnames; i++) {
+        size_t len = 0;
+        uint8_t *p = read_golden(names[i], &len);
+        struct jos_msg *m = NULL;
+        struct ag_err err = {0};
+        struct rebuild rb;
+        struct ag_buf b;
+        struct jos_val *top;
+
+        if (p == NULL || jos_decode(p, len, NULL, 0, &m, &err) != 0) {
+            T_CHECK(0);
+            free(p);
+            continue;
+        }
+        memset(&rb, 0, sizeof(rb));
+        T_EQ_INT(jos_msg_new(NULL, 0, &rb.m), 0);
+        top = rebuild_val(&rb, m->top.items[0]);
+        if (rb.missing != NULL) {
+            (void)fprintf(stderr, "rebuild %s (%s): skipped, %s is not in the class table\n",
+                          names[i], jos_val_class(m->top.items[0]), rb.missing);
+            skipped++;
+        } else {
+            T_EQ_INT(jos_msg_add(rb.m, top), 0);
+            ag_buf_init(&b, 1 << 24);
+            T_EQ_INT(jos_msg_encode(rb.m, &b, &err), 0);
+            if (b.len == len && memcmp(b.data, p, len) == 0) {
+                same++;
+            } else {
+                (void)fprintf(stderr, "rebuild %s (%s): differs (%s)\n", names[i],
+                              jos_val_class(m->top.items[0]), err.msg);
+                T_EQ_MEM(b.data, b.len, p, len);
+            }
+            ag_buf_fini(&b);
+        }
+        free(rb.from);
+        free(rb.to);
+        jos_msg_free(rb.m);
+        jos_msg_free(m);
+        free(p);
+    }
+    (void)fprintf(stderr, "rebuilt %zu golden commands byte for byte, %zu skipped\n", same, skipped);
+    T_CHECK(same >= 40);
+}
+
 /* The capability preambles (03-*): u16 length + base64 of a Capability stream. */
 static size_t
 b64dec(const uint8_t *s, size_t n, uint8_t *out)
@@ -290,5 +489,5 @@ T_TEST(golden_alloc_failure)
     free(p);
 }
 
-T_MAIN(T_CASE(golden_decode_reencode), T_CASE(golden_capability), T_CASE(golden_truncated),
+T_MAIN(T_CASE(golden_decode_reencode), T_CASE(golden_rebuild_from_table), T_CASE(golden_capability), T_CASE(golden_truncated),
        T_CASE(golden_alloc_failure))
