@@ -848,6 +848,35 @@ exec_env_override_expanding_all(struct exec_env *env, const struct exec_env *all
 }
 
 int
+exec_env_inherit(const struct exec_env *base, const char *const *env, const size_t *lens, size_t n,
+                 struct exec_env **out, struct ag_err *err)
+{
+    struct exec_env *m = NULL;
+    struct exec_env *over = NULL;
+    int rc = exec_env_new(&over);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = exec_env_add_launch_pair(over, env[i], lens[i], err);
+        if (rc == AG_EPROTO) {
+            (void)ag_err_set(err, rc, i, "env[%zu] of %zu bytes has no '='", i, lens[i]);
+        }
+    }
+    if (rc == 0) {
+        rc = exec_env_clone(base, &m);
+    }
+    if (rc == 0) {
+        rc = exec_env_override_expanding_all(m, over, err);
+    }
+    exec_env_free(over);
+    if (rc != 0) {
+        exec_env_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int
 exec_env_to_envp(const struct exec_env *env, char ***out)
 {
     size_t total = 0;

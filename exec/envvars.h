@@ -87,6 +87,15 @@ AG_MUST_CHECK int exec_env_override_all(struct exec_env *env, const struct exec_
 AG_MUST_CHECK int exec_env_override_expanding_all(struct exec_env *env, const struct exec_env *all,
                                                   struct ag_err *err);
 
+/* Launcher.inherit(String[] env): a copy of base (the agent's own environment, masterEnvVars)
+ * with the "K=V" elements of env (RemoteLaunchCallable.env, n elements of lens[i] bytes each, no
+ * NUL needed) parsed into a case-insensitive overrides map and applied with
+ * overrideExpandingAll. *out is a new map; errors as exec_env_add_launch_pair and
+ * exec_env_override_expanding_all, with err naming the element or variable. */
+AG_MUST_CHECK int exec_env_inherit(const struct exec_env *base, const char *const *env,
+                                   const size_t *lens, size_t n, struct exec_env **out,
+                                   struct ag_err *err);
+
 /* Util.replaceMacro(s, env): "$NAME" (NAME of [A-Za-z0-9_]) and "${NAME}" (also '.') become the
  * value of NAME when it is defined and stay as they are when it is not; "$$" becomes "$"; the
  * scan continues after inserted text. *out is a new NUL-terminated string (ag_free). */

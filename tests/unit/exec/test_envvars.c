@@ -491,7 +491,42 @@ T_TEST(test_cookie)
     T_CHECK(strcmp(a, b) != 0);
 }
 
-T_MAIN(T_CASE(test_cookie), T_CASE(test_case_insensitive_map),
+T_TEST(test_inherit)
+{
+    /* Launcher.inherit(String[]): masterEnvVars overridden by the callable's env array, with
+     * expansion against the agent's own variables and PATH+X prepending. */
+    static const char *const base_kv[] = {"PATH=/usr/bin:/bin", "HOME=/home/agent", "LANG=C",
+                                          NULL};
+    const char *env[] = {"WORKSPACE=${HOME}/ws", "PATH+JDK=/opt/jdk/bin", "LANG=", "Home=/h",
+                         "BUILD_TAG=jenkins-$JOB-1", "JOB=x"};
+    size_t lens[6];
+    struct exec_env *base = mk(base_kv);
+    struct exec_env *out = NULL;
+    struct ag_err err = {0};
+    const char *bad[] = {"A=1", "B"};
+    size_t badlens[] = {3, 1};
+
+    for (size_t i = 0; i < 6; i++) {
+        lens[i] = strlen(env[i]);
+    }
+    T_CHECK(base != NULL);
+    T_EQ_INT(exec_env_inherit(base, env, lens, 6, &out, &err), 0);
+    /* HOME is overridden first (WORKSPACE refers to it), keeping its spelling "HOME". */
+    T_EQ_STR(exec_env_get(out, "WORKSPACE"), "/h/ws");
+    T_EQ_STR(exec_env_get(out, "HOME"), "/h");
+    T_EQ_STR(exec_env_get(out, "PATH"), "/opt/jdk/bin:/usr/bin:/bin");
+    T_CHECK(exec_env_get(out, "LANG") == NULL);
+    T_EQ_STR(exec_env_get(out, "BUILD_TAG"), "jenkins-x-1");
+    T_EQ_STR(exec_env_get(base, "PATH"), "/usr/bin:/bin"); /* base untouched */
+    exec_env_free(out);
+    out = NULL;
+    T_EQ_INT(exec_env_inherit(base, bad, badlens, 2, &out, &err), AG_EPROTO);
+    T_EQ_STR(err.msg, "env[1] of 1 bytes has no '='");
+    T_CHECK(out == NULL);
+    exec_env_free(base);
+}
+
+T_MAIN(T_CASE(test_cookie), T_CASE(test_inherit), T_CASE(test_case_insensitive_map),
        T_CASE(test_order_is_case_insensitive_order), T_CASE(test_override_table),
        T_CASE(test_expand_table), T_CASE(test_override_order_table),
        T_CASE(test_override_expanding_all_table), T_CASE(test_launch_pairs_and_lines),
