@@ -495,10 +495,13 @@ T_TEST(test_inherit)
 {
     /* Launcher.inherit(String[]): masterEnvVars overridden by the callable's env array, with
      * expansion against the agent's own variables and PATH+X prepending. */
-    static const char *const base_kv[] = {"PATH=/usr/bin:/bin", "HOME=/home/agent", "LANG=C",
-                                          NULL};
-    const char *env[] = {"WORKSPACE=${HOME}/ws", "PATH+JDK=/opt/jdk/bin", "LANG=", "Home=/h",
-                         "BUILD_TAG=jenkins-$JOB-1", "JOB=x"};
+    static const char *const base_kv[] = {"PATH=/usr/bin:/bin", "HOME=/home/agent", "LANG=C", NULL};
+    const char *env[] = {"WORKSPACE=${HOME}/ws",
+                         "PATH+JDK=/opt/jdk/bin",
+                         "LANG=",
+                         "Home=/h",
+                         "BUILD_TAG=jenkins-$JOB-1",
+                         "JOB=x"};
     size_t lens[6];
     struct exec_env *base = mk(base_kv);
     struct exec_env *out = NULL;
