@@ -65,6 +65,13 @@ enum exec_stream {
 #define EXEC_PROC_DEFAULT_STDIN_MAX (1u * 1024 * 1024)
 #define EXEC_PROC_MAX_READ_CHUNK (16u * 1024 * 1024)
 
+/* The line Proc.LocalProc.join writes to the build output (then '\n') when a copier is still
+ * running 10 s after the exit; write it when exec_exit.output_abandoned is set. */
+#define EXEC_PROC_LEAKED_FDS_MSG                                                                   \
+    "Process leaked file descriptors. See "                                                        \
+    "https://www.jenkins.io/redirect/troubleshooting/process-leaked-file-descriptors for more "    \
+    "information"
+
 struct exec_exit {
     int code;              /* Java Process.exitValue() on Linux: status, or 128 + signal */
     int64_t exit_status;   /* as waitpid gave it; 0 when killed by a signal */
