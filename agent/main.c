@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "callables_agent.h"
 #include "conf.h"
 #include "decode.h"
 #include "err.h"
@@ -41,7 +42,14 @@ run_agent(const struct agent_conf *conf)
     }
     AG_LOG_INFO("agent", "Setting up agent: %s", conf->name);
     AG_LOG_INFO("agent", "Using Remoting version: %s", AG_REMOTING_VERSION);
+    rc = agent_callables_register();
+    if (rc != 0) {
+        AG_LOG_SEVERE("agent", "cannot register the node's callables: %s", ag_strerror(rc));
+        agent_workdir_fini(&wd);
+        return 1;
+    }
     status = agent_run(conf);
+    agent_node_reset();
     agent_workdir_fini(&wd);
     return status;
 }
