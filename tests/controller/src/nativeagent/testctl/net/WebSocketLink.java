@@ -271,6 +271,9 @@ final class WebSocketLink implements CommandLink {
                     len = (len << 8) | readByte();
                 }
             }
+            if (len < 0) {
+                protocolError("64-bit length with the top bit set");
+            }
             if (op >= 0x8 && (len > 125 || !fin)) {
                 protocolError("bad control frame");
             }
