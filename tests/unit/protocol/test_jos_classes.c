@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "alloc.h"
 #include "harness.h"
 #include "jos.h"
 
@@ -80,4 +81,43 @@ T_TEST(descriptors_from_table)
     jos_msg_free(m);
 }
 
-T_MAIN(T_CASE(table_sorted_and_linked), T_CASE(appendix_a_values), T_CASE(descriptors_from_table))
+/* Build and encode a Response with a nested payload while the n-th allocation fails: the first
+ * failure is reported as AG_ENOMEM by jos_msg_encode (or jos_msg_new), nothing leaks. */
+T_TEST(builder_alloc_failure)
+{
+    bool ok = false;
+
+    for (uint64_t n = 1; n < 200 && !ok; n++) {
+        struct jos_msg *m = NULL;
+        struct ag_buf b;
+        struct ag_err err = {0};
+        struct jos_val *r;
+        struct jos_val *nr;
+        int rc;
+
+        ag_buf_init(&b, 1 << 20);
+        ag_alloc_fail_after(n);
+        rc = jos_msg_new(NULL, 0, &m);
+        if (rc == 0) {
+            r = jos_new_object(m, "hudson.remoting.Response");
+            nr = jos_new_object(m, "hudson.remoting.UserRequest$NormalResponse");
+            jos_set_int(m, r, "id", 3);
+            jos_set_obj(m, nr, "response", jos_new_payload(m, jos_new_cstring(m, "v")));
+            jos_set_obj(m, r, "returnValue", nr);
+            jos_msg_add(m, r);
+            rc = jos_msg_encode(m, &b, &err);
+        }
+        ag_alloc_fail_after(0);
+        if (rc != 0) {
+            T_EQ_INT(rc, AG_ENOMEM);
+        } else {
+            ok = b.len > 0;
+        }
+        jos_msg_free(m);
+        ag_buf_fini(&b);
+    }
+    T_CHECK(ok);
+}
+
+T_MAIN(T_CASE(table_sorted_and_linked), T_CASE(appendix_a_values), T_CASE(descriptors_from_table),
+       T_CASE(builder_alloc_failure))
