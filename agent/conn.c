@@ -16,8 +16,19 @@
 #include "tls.h"
 #include "util.h"
 #include "version.h"
+#include "ws.h"
 
 #define C_LOG "conn"
+
+/* The channel's link callbacks, moved aside so the supervisor sees the WebSocket link close
+ * (proto_ws has no callback of its own for that); the trampolines below forward everything. */
+struct ws_session {
+    struct agent_conn *c;
+    proto_link_command_cb on_command;
+    proto_link_drain_cb on_drain;
+    proto_link_closed_cb on_closed;
+    void *arg;
+};
 
 struct agent_conn {
     uv_loop_t *loop;
@@ -53,9 +64,18 @@ struct agent_conn {
     size_t tried;
 
     char *cookie; /* owned: the controller's cookie from the last session */
+
+    /* WebSocket mode (5.1, 9.2) */
+    struct proto_ws *ws;                /* upgrade in flight, or the session's link */
+    struct proto_ws_preflight *pf;      /* pre-flight in flight */
+    struct ws_session ws_sess;
+    uint64_t ws_delay_ms;               /* the last back-off (ExponentialRetry) */
+    uint64_t ws_seq_start;              /* start of the current retry sequence */
     bool exit_set;
     int exit_status;
     bool stopping;
+    bool forced_stop;      /* the grace period ran out; handles are still open */
+    uv_timer_t *stop_timer; /* owned: the grace period after conn_stop */
 };
 
 static const char *const k_protocols[] = {PROTO_JNLP4_PROXY_NAME, PROTO_JNLP4_NAME};
@@ -163,6 +183,27 @@ release_attempts(struct agent_conn *c)
     c->probe = NULL;
     proto_jnlp4_free(c->j);
     c->j = NULL;
+    proto_ws_preflight_free(c->pf);
+    c->pf = NULL;
+    proto_ws_free(c->ws);
+    c->ws = NULL;
+}
+
+static void
+on_stop_deadline(uv_timer_t *t)
+{
+    struct agent_conn *c = t->data;
+
+    AG_LOG_WARN(C_LOG, "some connection handles did not close within %u ms; exiting anyway",
+                AGENT_CONN_STOP_GRACE_MS);
+    c->forced_stop = true;
+    uv_stop(t->loop);
+}
+
+static void
+on_stop_timer_closed(uv_handle_t *h)
+{
+    ag_free(h);
 }
 
 /* Finish the run with status: close everything so uv_run returns. */
@@ -179,6 +220,18 @@ conn_stop(struct agent_conn *c, int status)
     }
     conn_set_state(c, AGENT_CONN_STOPPING);
     release_attempts(c);
+    /* A library that never lets go of its handles must not keep the process alive: after a
+     * grace period, stop the loop anyway (the timer is unreferenced, so it never delays a
+     * clean exit, and it is left to the process exit when it fires). */
+    c->stop_timer = ag_malloc(sizeof(*c->stop_timer));
+    if (c->stop_timer != NULL && uv_timer_init(c->loop, c->stop_timer) == 0) {
+        c->stop_timer->data = c;
+        (void)uv_timer_start(c->stop_timer, on_stop_deadline, AGENT_CONN_STOP_GRACE_MS, 0);
+        uv_unref((uv_handle_t *)c->stop_timer);
+    } else {
+        ag_free(c->stop_timer);
+        c->stop_timer = NULL;
+    }
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&c->sigterm, on_handle_closed);
@@ -348,7 +401,233 @@ on_session_gone(struct proto_jnlp4 *j, int status, const char *why, void *arg)
     ready_poll(c);
 }
 
-/* ---- the protocol loop (4.1) ---- */
+/* ---- WebSocket (5.1, 9.2) ---- */
+
+static void ws_preflight(struct agent_conn *c);
+static void on_ws_session_end(uv_timer_t *t);
+static void ws_upgrade(struct agent_conn *c);
+
+static void
+ws_params(const struct agent_conn *c, struct proto_ws_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->base_url = c->urls[0];
+    p->name = c->conf->name;
+    p->secret = c->conf->secret;
+    p->cookie = c->cookie;
+    p->extra_headers = (const char *const *)c->conf->ws_headers.v;
+    p->n_extra_headers = c->conf->ws_headers.n;
+    p->our_capability = PROTO_CAPABILITY_OURS;
+    p->ca_pems = (const char *const *)c->conf->certs.v;
+    p->n_ca_pems = c->conf->certs.n;
+    p->insecure = c->conf->no_certificate_check;
+    p->our_version = AG_REMOTING_VERSION;
+}
+
+static void
+on_ws_retry_preflight(uv_timer_t *t)
+{
+    ws_preflight(t->data);
+}
+
+static void
+on_ws_retry_upgrade(uv_timer_t *t)
+{
+    ws_upgrade(t->data);
+}
+
+/* ExponentialRetry: 1 s, 3 s, 7 s, 10 s, 10 s, ...; bounded by -noReconnectAfter. */
+static void
+ws_retry(struct agent_conn *c, uv_timer_cb cb)
+{
+    char d[96];
+
+    if (c->conf->has_no_reconnect_after &&
+        uv_now(c->loop) - c->ws_seq_start > c->conf->no_reconnect_after_ms) {
+        agent_conn_format_duration(c->conf->no_reconnect_after_ms, d, sizeof(d));
+        AG_LOG_INFO(C_LOG, "Bailing out after %s", d);
+        conn_stop(c, AGENT_EXIT_OK);
+        return;
+    }
+    c->ws_delay_ms = c->ws_delay_ms == 0 ? 1000 : 2 * c->ws_delay_ms + 1000;
+    if (c->ws_delay_ms > 10000) {
+        c->ws_delay_ms = 10000;
+    }
+    agent_conn_format_duration(c->ws_delay_ms, d, sizeof(d));
+    AG_LOG_INFO(C_LOG, "Waiting %s before retry", d);
+    conn_set_state(c, AGENT_CONN_BACKOFF);
+    after(c, c->ws_delay_ms, cb);
+}
+
+static void
+ws_cycle(struct agent_conn *c)
+{
+    c->ws_seq_start = uv_now(c->loop);
+    c->ws_delay_ms = 0;
+    ws_preflight(c);
+}
+
+static void
+on_ws_command(struct proto_link *link, struct ag_iov cmd, void *arg)
+{
+    struct ws_session *s = arg;
+
+    if (s->on_command != NULL) {
+        s->on_command(link, cmd, s->arg);
+    }
+}
+
+static void
+on_ws_drain(struct proto_link *link, void *arg)
+{
+    struct ws_session *s = arg;
+
+    if (s->on_drain != NULL) {
+        s->on_drain(link, s->arg);
+    }
+}
+
+static void
+on_ws_closed(struct proto_link *link, int code, const char *why, void *arg)
+{
+    struct ws_session *s = arg;
+    struct agent_conn *c = s->c;
+
+    if (s->on_closed != NULL) {
+        s->on_closed(link, code, why, s->arg);
+    }
+    if (code != 0 && why != NULL) {
+        AG_LOG_INFO(C_LOG, "Connection to the controller ended: %s", why);
+    }
+    /* Leave lws's callback first: freeing the link from inside it left lws's socket handle
+     * open (the loop never ended), so the rest runs from the next loop turn. */
+    after(c, 0, on_ws_session_end);
+}
+
+static void
+on_ws_session_end(uv_timer_t *t)
+{
+    struct agent_conn *c = t->data;
+
+    proto_ws_free(c->ws);
+    c->ws = NULL;
+    AG_LOG_INFO(C_LOG, "Terminated");
+    if (c->conf->no_reconnect) {
+        conn_stop(c, AGENT_EXIT_OK);
+        return;
+    }
+    AG_LOG_INFO(C_LOG, "Performing onReconnect operation.");
+    AG_LOG_INFO(C_LOG, "onReconnect operation completed.");
+    ws_cycle(c);
+}
+
+static void
+on_ws_connect(struct proto_ws *ws, int status, const char *why, void *arg)
+{
+    struct agent_conn *c = arg;
+    struct proto_link *link;
+    const char *cookie;
+
+    if (status != 0) {
+        if (proto_ws_fatal(ws)) {
+            AG_LOG_SEVERE(C_LOG, "%s", why != NULL ? why : "the controller refused us for good");
+            proto_ws_free(ws);
+            c->ws = NULL;
+            conn_stop(c, AGENT_EXIT_FATAL);
+            return;
+        }
+        AG_LOG_INFO(C_LOG, "Failed to connect: %s", why != NULL ? why : ag_strerror(status));
+        proto_ws_free(ws);
+        c->ws = NULL;
+        ws_retry(c, on_ws_retry_upgrade);
+        return;
+    }
+    AG_LOG_INFO(C_LOG, "WebSocket connection open");
+    cookie = proto_ws_cookie(ws);
+    ag_free(c->cookie);
+    c->cookie = cookie != NULL ? ag_strdup(cookie) : NULL;
+    conn_set_state(c, AGENT_CONN_CONNECTED);
+    AG_LOG_INFO(C_LOG, "Connected");
+    link = proto_ws_link(ws);
+    link->on_command = on_cmd_placeholder;
+    link->on_closed = on_closed_placeholder;
+    link->on_drain = NULL;
+    link->cb_arg = c;
+    if (c->hooks.attach != NULL && c->hooks.attach(link, c->hooks.arg) != 0) {
+        AG_LOG_WARN(C_LOG, "cannot start the channel");
+        link->on_command = on_cmd_placeholder;
+        link->on_closed = on_closed_placeholder;
+        link->on_drain = NULL;
+        link->cb_arg = c;
+        proto_link_close(link);
+    }
+    c->ws_sess.c = c;
+    c->ws_sess.on_command = link->on_command;
+    c->ws_sess.on_drain = link->on_drain;
+    c->ws_sess.on_closed = link->on_closed;
+    c->ws_sess.arg = link->cb_arg;
+    link->on_command = on_ws_command;
+    link->on_drain = on_ws_drain;
+    link->on_closed = on_ws_closed;
+    link->cb_arg = &c->ws_sess;
+}
+
+static void
+ws_upgrade(struct agent_conn *c)
+{
+    struct proto_ws_params p;
+    int rc;
+
+    ws_params(c, &p);
+    conn_set_state(c, AGENT_CONN_WS_UPGRADE);
+    rc = proto_ws_connect(c->loop, &p, on_ws_connect, c, &c->ws);
+    if (rc != 0) {
+        AG_LOG_INFO(C_LOG, "Failed to connect: %s", ag_strerror(rc));
+        c->ws = NULL;
+        ws_retry(c, on_ws_retry_upgrade);
+    }
+}
+
+static void
+on_ws_preflight(struct proto_ws_preflight *pf, int status, const char *why, void *arg)
+{
+    struct agent_conn *c = arg;
+
+    proto_ws_preflight_free(pf);
+    c->pf = NULL;
+    if (status == 200) {
+        /* The upgrade is a retry sequence of its own (9.2). */
+        c->ws_seq_start = uv_now(c->loop);
+        c->ws_delay_ms = 0;
+        ws_upgrade(c);
+        return;
+    }
+    if (status > 0) {
+        AG_LOG_INFO(C_LOG, "%slogin is not ready: %d", c->urls[0], status);
+    } else {
+        AG_LOG_INFO(C_LOG, "%slogin is not ready: %s", c->urls[0],
+                    why != NULL ? why : ag_strerror(status));
+    }
+    ws_retry(c, on_ws_retry_preflight);
+}
+
+static void
+ws_preflight(struct agent_conn *c)
+{
+    struct proto_ws_params p;
+    int rc;
+
+    ws_params(c, &p);
+    conn_set_state(c, AGENT_CONN_WS_PREFLIGHT);
+    rc = proto_ws_preflight(c->loop, &p, on_ws_preflight, c, &c->pf);
+    if (rc != 0) {
+        AG_LOG_INFO(C_LOG, "%slogin is not ready: %s", c->urls[0], ag_strerror(rc));
+        c->pf = NULL;
+        ws_retry(c, on_ws_retry_preflight);
+    }
+}
+
+/* ---- TCP: the protocol loop (4.1) ---- */
 
 static void
 log_failure(struct agent_conn *c, struct proto_jnlp4 *j, const char *proto, int status,
@@ -867,12 +1146,6 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
     if (conf->secret != NULL) {
         ag_log_add_secret(conf->secret);
     }
-    if (conf->websocket) {
-        AG_LOG_SEVERE(C_LOG, "-webSocket is not supported by this build yet; use the TCP agent "
-                             "port (-url without -webSocket, or -direct)");
-        ag_free(c);
-        return AGENT_EXIT_FATAL;
-    }
     c->direct = conf->direct != NULL;
     c->n_urls = conf->urls.n;
     for (size_t i = 0; i < conf->urls.n; i++) {
@@ -898,7 +1171,11 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
         return AGENT_EXIT_FATAL;
     }
     rc = proto_tls_ctx_new_jnlp4(&c->jnlp4_ctx, &err);
-    if (rc == 0) {
+    if (rc == 0 && conf->websocket) {
+        if (conf->no_certificate_check) {
+            AG_LOG_WARN(C_LOG, "Certificate validation for HTTPs endpoints is disabled");
+        }
+    } else if (rc == 0) {
         bool any_https = false;
 
         for (size_t i = 0; i < c->n_urls; i++) {
@@ -927,9 +1204,20 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
     (void)uv_signal_start(&c->sigterm, on_signal, SIGTERM);
     c->first_attempt = uv_now(loop);
 
-    cycle(c);
+    if (conf->websocket) {
+        ws_cycle(c);
+    } else {
+        cycle(c);
+    }
     (void)uv_run(loop, UV_RUN_DEFAULT);
-
+    if (c->forced_stop) {
+        /* Handles still point into c; leave it (and the loop) to the process exit. */
+        return c->exit_status;
+    }
+    if (c->stop_timer != NULL) {
+        uv_close((uv_handle_t *)c->stop_timer, on_stop_timer_closed);
+        (void)uv_run(loop, UV_RUN_NOWAIT);
+    }
     AG_ASSERT(c->handles_open == 0);
     status = c->exit_status;
     SSL_CTX_free(c->jnlp4_ctx);

@@ -38,6 +38,7 @@ struct proto_link;
 #define AGENT_CONN_RETRY_MS      10000u
 #define AGENT_CONN_PROBE_MS      5000u /* reachability probe, 3.3 step 8 */
 #define AGENT_CONN_READY_POLL_MS 5000u /* waitForReady GET timeouts, 3.4 */
+#define AGENT_CONN_STOP_GRACE_MS 3000u /* after stopping, how long handles may take to close */
 
 enum agent_conn_state {
     AGENT_CONN_IDLE = 0,

@@ -352,6 +352,20 @@ def case_dead_port():
     return a, None
 
 
+def case_websocket():
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        a = Agent("-url", ctl["http_url"], "-webSocket", "-noReconnect", *cred(ctl))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: WebSocket connection open$", r"INFO: Connected$",
+                            r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        no_secret(a, ctl["secret"])
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
 class Forwarder:
     """A TCP relay on a fixed port to whatever controller HTTP port is current."""
 
