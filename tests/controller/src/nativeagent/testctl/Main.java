@@ -31,7 +31,8 @@ public final class Main {
             "  --hold-ms MS         hold/raw-hold: close after MS (hold becomes hold:MS; default: wait for the agent)",
             "  --fault SPEC         inject a fault (repeatable): garbage-http, garbage-ack, garbage-headers,",
             "                       garbage-capability, close-after-ack, stall-after-headers,",
-            "                       kill-after-connected:MS, refuse:TEXT, fatal:TEXT, ws-fragmented",
+            "                       kill-after-connected:MS, refuse:TEXT, fatal:TEXT, ws-fragmented,",
+            "                       http-status:CODE",
             "  --fault-count N      apply the faults to the first N connections/requests only",
             "  --ws-ping-ms MS      WebSocket ping interval, first ping after MS/2 (default 30000; 0 = off)",
             "  --ws-idle-ms MS      WebSocket idle timeout (default 60000)",
@@ -80,8 +81,12 @@ public final class Main {
             }
             for (String f : cfg.faults) {
                 String name = f.contains(":") ? f.substring(0, f.indexOf(':')) : f;
+                if ((name.equals("http-status") || name.equals("kill-after-connected"))
+                        && !f.matches("[a-z-]+:[0-9]+")) {
+                    throw new IllegalArgumentException("--fault " + f + ": a number is needed after ':'");
+                }
                 if (!java.util.List.of("garbage-http", "garbage-ack", "garbage-headers", "garbage-capability",
-                        "close-after-ack", "stall-after-headers", "kill-after-connected", "refuse", "fatal", "ws-fragmented")
+                        "close-after-ack", "stall-after-headers", "kill-after-connected", "refuse", "fatal", "ws-fragmented", "http-status")
                         .contains(name)) {
                     throw new IllegalArgumentException("unknown fault " + f);
                 }

@@ -103,6 +103,13 @@ final class HttpFront {
             Wire.writeFlush(out, "NOT-HTTP \u0001\u0002 garbage\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             return false;
         }
+        String status = ctl.faultFor("http-status", n);
+        if (status != null && (path.equals("/tcpSlaveAgentListener/") || path.equals("/login"))) {
+            int code = Integer.parseInt(status);
+            Log.info(kind + " " + peer + ": " + method + " " + target + " -> fault http-status: " + code);
+            respond(out, code, "Fault", null, "text/plain;charset=UTF-8", "testctl fault http-status:" + code + "\n");
+            return false;
+        }
         if (path.equals("/tcpSlaveAgentListener/") && (method.equals("GET") || method.equals("HEAD"))) {
             tcpSlaveAgentListener(out);
             return false;

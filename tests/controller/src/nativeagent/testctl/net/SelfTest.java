@@ -583,6 +583,16 @@ public final class SelfTest {
             check(!got.startsWith("HTTP/"), "fault garbage-http: the response is not HTTP");
         }
 
+        withFault("http-status:503");
+        cfg.faultCount = ctl.nextHttpRequest() + 1; /* the next HTTP request only */
+        try (Socket s = TestAgent.open(http, null)) {
+            checkEq(503, TestAgent.request(s, "GET", "/tcpSlaveAgentListener/").status, "fault http-status:503 (Jenkins starting up)");
+        }
+        try (Socket s = TestAgent.open(http, null)) {
+            checkEq(200, TestAgent.request(s, "GET", "/tcpSlaveAgentListener/").status, "--fault-count: then 200 again");
+        }
+        cfg.faultCount = -1;
+
         withFault("garbage-ack");
         TestAgent.Jnlp4 c = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, null, 0x1FE);
         check(!Arrays.equals(Wire.ACK, c.ack) && c.ack.length == 5, "fault garbage-ack: 5 bytes that are not ACK");
