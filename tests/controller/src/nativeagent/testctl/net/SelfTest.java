@@ -501,6 +501,33 @@ public final class SelfTest {
         }
         waitSessions(base + 3);
         checkEq(base + 3, ctl.sessionsEnded(), "ws: three sessions ended");
+
+        /* A second controller: --tcp-disabled --min-version none (WebSocket-only Jenkins). */
+        Config c2 = new Config();
+        c2.tcpDisabled = true;
+        c2.minVersion = null;
+        c2.scenario = "echo";
+        c2.keysDir = ctl.keysDir.toString();
+        Controller ctl2 = new Controller(c2, null);
+        ctl2.start();
+        try {
+            checkEq(-1, ctl2.agentPort(), "--tcp-disabled: no agent port");
+            int http2 = portOf(ctl2.httpUrl());
+            try (Socket s2 = TestAgent.open(http2, null)) {
+                checkEq(404, TestAgent.request(s2, "GET", "/tcpSlaveAgentListener/", name).status,
+                        "--tcp-disabled: /tcpSlaveAgentListener/ -> 404");
+            }
+            try (Socket s2 = TestAgent.open(http2, null)) {
+                checkEq(200, TestAgent.request(s2, "GET", "/login").status, "--tcp-disabled: /login -> 200");
+            }
+            Socket s4 = TestAgent.open(http2, null);
+            TestAgent.Response r4 = upgrade(s4, name, secret, cap);
+            checkEq(101, r4.status, "--tcp-disabled: WebSocket still works");
+            checkEq(null, r4.header("X-Remoting-Minimum-Version"), "--min-version none: no X-Remoting-Minimum-Version");
+            wsClose(s4, "--tcp-disabled ws");
+        } finally {
+            ctl2.stop();
+        }
     }
 
     /** Echo through a WebSocket session: fragmentation, masking, one chunk per message, ping/pong. */
