@@ -508,6 +508,8 @@ public final class SelfTest {
         c2.minVersion = null;
         c2.scenario = "echo";
         c2.keysDir = ctl.keysDir.toString();
+        c2.wsPingMs = 0;
+        c2.wsIdleMs = 500;
         Controller ctl2 = new Controller(c2, null);
         ctl2.start();
         try {
@@ -524,7 +526,11 @@ public final class SelfTest {
             TestAgent.Response r4 = upgrade(s4, name, secret, cap);
             checkEq(101, r4.status, "--tcp-disabled: WebSocket still works");
             checkEq(null, r4.header("X-Remoting-Minimum-Version"), "--min-version none: no X-Remoting-Minimum-Version");
-            wsClose(s4, "--tcp-disabled ws");
+            /* --ws-ping-ms 0 --ws-idle-ms 500: silence, then a close 1001 from the controller. */
+            TestAgent.Frame f = TestAgent.readFrame(s4.getInputStream());
+            check(f.opcode == 8 && f.payload.length >= 2 && ((f.payload[0] & 0xFF) << 8 | (f.payload[1] & 0xFF)) == 1001,
+                    "--ws-idle-ms: an idle connection is closed with 1001, no ping before (opcode " + f.opcode + ")");
+            s4.close();
         } finally {
             ctl2.stop();
         }
