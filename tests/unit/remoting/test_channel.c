@@ -254,6 +254,48 @@ T_TEST(slave_version_reply_is_byte_exact)
     shut(&f, &cs);
 }
 
+static const void *
+find_bytes(const void *hay, size_t hn, const void *needle, size_t nn)
+{
+    const uint8_t *h = hay;
+
+    for (size_t i = 0; nn <= hn && i <= hn - nn; i++) {
+        if (memcmp(h + i, needle, nn) == 0) {
+            return h + i;
+        }
+    }
+    return NULL;
+}
+
+/* Our Response has the shape of the Java agent's (golden 05-cmd-a2c-002, the answer to
+ * 05-cmd-c2a-000): identical bytes up to the end of the descriptor chain (0xd2, channel.md
+ * 11.3), and the same NormalResponse descriptor; only createdAt (null for us, a stack trace for
+ * Java) and the payload differ. */
+T_TEST(response_shape_matches_java_agent)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    char path[512];
+    size_t n = 0;
+    uint8_t *java;
+    static const char nr_desc[] = "\x72\x00\x2a" "hudson.remoting.UserRequest$NormalResponse";
+
+    (void)snprintf(path, sizeof(path), "%s/golden/05-cmd-a2c-002.bin", t_shared_dir());
+    java = t_read_file(path, &n);
+    T_CHECK(java != NULL && n > 0xd2);
+    deliver_hex(&f, V_SLAVEVERSION_REQ);
+    T_EQ_INT(f.nsent, 1);
+    if (java != NULL && f.nsent == 1 && f.sent_len[0] > 0xd2 && n > 0xd2) {
+        T_EQ_MEM(f.sent[0], 0xd2, java, 0xd2);
+        T_CHECK(find_bytes(f.sent[0], f.sent_len[0], nr_desc, sizeof(nr_desc) - 1) != NULL);
+        T_CHECK(find_bytes(java, n, nr_desc, sizeof(nr_desc) - 1) != NULL);
+    }
+    free(java);
+    (void)ch;
+    shut(&f, &cs);
+}
+
 T_TEST(unsupported_callable_then_ping)
 {
     struct fake_link f;
@@ -974,7 +1016,7 @@ T_TEST(callables_registry_sorted_and_documented)
     ag_buf_fini(&md);
 }
 
-T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(unsupported_callable_then_ping),
+T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(response_shape_matches_java_agent), T_CASE(unsupported_callable_then_ping),
        T_CASE(golden_controller_session), T_CASE(sink_chunk_flush_eof_with_acks),
        T_CASE(request_waits_for_pipe_io), T_CASE(close_from_controller_and_from_us),
        T_CASE(rpc_unknown_oid_and_cancel_and_unexport),
