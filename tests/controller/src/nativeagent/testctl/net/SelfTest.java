@@ -804,6 +804,17 @@ public final class SelfTest {
                 checkBytes(Wire.ACK, s.getInputStream().readNBytes(5), "relay pass: the ACK arrives after thawing");
             }
 
+            control(rctl, rstate, "refuse");
+            try (Socket s = TestAgent.open(rport, null)) {
+                check(isCut(s.getInputStream()), "relay refuse: a new connection is closed at once");
+            }
+            control(rctl, rstate, "pass");
+            try (Socket s = TestAgent.open(rport, null)) {
+                Wire.writeFlush(s.getOutputStream(), Wire.frame16("Protocol:Ping"));
+                checkEq("Ping\n", new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII),
+                        "relay pass: Protocol:Ping through the relay");
+            }
+
             /* session 1 through the relay: held for --hold-ms, then closed by the controller */
             TestAgent.Jnlp4 a = TestAgent.Jnlp4.connect(rport, st.get("identity"), st.get("name"), st.get("secret"), null, 0x1FE);
             checkEq("OK", a.verdict, "cli: JNLP4 through the relay accepted");
@@ -820,7 +831,8 @@ public final class SelfTest {
             control(rctl, rstate, "drop");
             check(isCut(b.in), "relay drop: the connection is cut");
             b.close();
-            checkEq("3", readState(rstate, 1000).get("connections"), "relay: state counts 3 connections");
+            checkEq("5", readState(rstate, 1000).get("connections"), "relay: state counts 5 connections");
+
 
             check(ctlp.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), "cli: exits after --sessions 2");
             checkEq(0, ctlp.exitValue(), "cli: exit status 0 when every session passed");
