@@ -429,6 +429,7 @@ struct jos_dump_opts {
     uint32_t hex_max;    /* block data / byte[] bytes shown in hex (default 64) */
     bool nested;         /* decode byte[] values starting AC ED 00 05 and dump them inline */
     uint32_t max_nested; /* nesting of such payloads (default 4) */
+    bool full_frames;    /* print StackTraceElements field by field, not as one "at ..." line */
 };
 
 /* Append a dump of the stream s of message m to out (one line per item/field, two spaces of

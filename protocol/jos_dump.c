@@ -421,6 +421,61 @@ dump_array(struct dumper *dp, unsigned ind, struct jos_val *v)
     }
 }
 
+static const char *
+frame_str(struct dumper *dp, struct jos_val *v, const char *field)
+{
+    struct jos_val *s = NULL;
+
+    if (jos_get_obj(v, field, &s) != 0 || s == NULL || s->kind != JOS_K_STRING) {
+        return NULL;
+    }
+    (void)seen(dp, s); /* later references print "-> @h String ..." */
+    return s->u.str.s;
+}
+
+/* A java.lang.StackTraceElement as one line, like its toString(): "at loader/module@version/
+ * Class.method(File.java:12)". Returns false (nothing printed) for an unexpected shape. */
+static bool
+dump_frame(struct dumper *dp, struct jos_val *v)
+{
+    const char *cls = frame_str(dp, v, "declaringClass");
+    const char *method = frame_str(dp, v, "methodName");
+    const char *file;
+    const char *loader;
+    const char *module;
+    const char *version;
+    int32_t line = 0;
+
+    if (cls == NULL || method == NULL || jos_get_int(v, "lineNumber", &line) != 0) {
+        return false;
+    }
+    file = frame_str(dp, v, "fileName");
+    loader = frame_str(dp, v, "classLoaderName");
+    module = frame_str(dp, v, "moduleName");
+    version = frame_str(dp, v, "moduleVersion");
+    put(dp, "at ");
+    if (loader != NULL) {
+        put(dp, "%s/", loader);
+    }
+    if (module != NULL) {
+        put(dp, "%s%s%s/", module, version != NULL ? "@" : "", version != NULL ? version : "");
+    } else if (loader != NULL) {
+        put(dp, "/");
+    }
+    put(dp, "%s.%s(", cls, method);
+    if (line == -2) {
+        put(dp, "Native Method)");
+    } else if (file != NULL && line >= 0) {
+        put(dp, "%s:%" PRId32 ")", file, line);
+    } else {
+        put(dp, "%s)", file != NULL ? file : "Unknown Source");
+    }
+    put(dp, " @%" PRIx32, v->handle);
+    put_desc_info(dp, 0, v->u.obj.desc);
+    eol(dp);
+    return true;
+}
+
 static void
 dump_val(struct dumper *dp, unsigned ind, const char *label, struct jos_val *v)
 {
@@ -451,6 +506,10 @@ dump_val(struct dumper *dp, unsigned ind, const char *label, struct jos_val *v)
     }
     switch (v->kind) {
     case JOS_K_OBJECT:
+        if (!dp->o.full_frames && jos_val_is(v, "java.lang.StackTraceElement") &&
+            dump_frame(dp, v)) {
+            break;
+        }
         dump_object(dp, ind, v);
         break;
     case JOS_K_STRING:
