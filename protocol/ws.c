@@ -66,6 +66,8 @@ struct ws_conn {
     uv_loop_t *loop;            /* borrowed: outlives us */
     struct ws_shared *sh;       /* borrowed: the context, alive until proto_ws_shutdown */
     struct lws *wsi;            /* lws's, NULL once lws destroyed it */
+    bool wsi_dying;             /* lws is closing it (closed / connection error callbacks) */
+    unsigned in_cb;             /* inside on_lws for this object */
     uv_timer_t timer;           /* deadline while connecting, then rx resume */
     uv_getaddrinfo_t gai;
     bool gai_busy;
@@ -557,10 +559,13 @@ ws_conn_release(struct ws_conn *c)
     }
     c->freed = true;
     if (c->wsi != NULL) {
-        /* Later callbacks for this wsi (close, destroy) then carry no user pointer, and lws
-         * closes it from its own loop turn. */
+        /* Later callbacks for this wsi (close, destroy) then carry no user pointer. Inside a
+         * callback for it, the callback returns -1 (or lws is closing it anyway); otherwise
+         * lws closes it from its own loop turn. */
         lws_set_wsi_user(c->wsi, NULL);
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        if (!c->wsi_dying && c->in_cb == 0) {
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
         c->wsi = NULL;
     }
     if (c->gai_busy) {
@@ -589,8 +594,11 @@ pem_digest(const struct proto_ws_params *p, uint8_t out[32])
     EVP_MD_CTX_free(md);
 }
 
+/* Counts the loop's handles, and unrefs those from index `from` on. */
 struct ws_unref_walk {
-    void *ctx;
+    size_t seen;
+    size_t from;
+    bool unref;
 };
 
 static void
@@ -598,9 +606,10 @@ on_unref_walk(uv_handle_t *h, void *arg)
 {
     struct ws_unref_walk *w = arg;
 
-    if (h->data == w->ctx) {
+    if (w->unref && w->seen >= w->from) {
         uv_unref(h);
     }
+    w->seen++;
 }
 
 /* The context for this loop and TLS configuration, created on first use. */
@@ -657,6 +666,12 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
     info.timeout_secs = PROTO_WS_CONNECT_TIMEOUT_MS / 1000;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
+    /* libuv appends new handles to the loop's list, so the ones lws_create_context makes
+     * (idle, timer, the event pipe's poll) are those after the current count. */
+    w.seen = 0;
+    w.unref = false;
+    uv_walk(loop, on_unref_walk, &w);
+    w.from = w.seen;
     sh->ctx = lws_create_context(&info);
     if (sh->ctx == NULL) {
         AG_LOG_SEVERE(WS_LOG, "cannot create a libwebsockets context on our libuv loop (is the "
@@ -665,9 +680,10 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
         ag_free(sh);
         return AG_EINTERNAL;
     }
-    /* lws's own idle and timer handles must not keep the loop alive between connections:
-     * only a connection (its socket watcher) or our own timers do. */
-    w.ctx = sh->ctx;
+    /* lws's own handles (idle, timer, event pipe) must not keep the loop alive between
+     * connections: only a connection (its socket watcher) or our own timers do. */
+    w.seen = 0;
+    w.unref = true;
     uv_walk(loop, on_unref_walk, &w);
     sh->next = s_shared;
     s_shared = sh;
@@ -1455,10 +1471,14 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 /* ---------------------------------------------------------------------------------------- */
 /* The lws callback                                                                          */
 
+static int on_lws_conn(struct ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
+                       void *in, size_t len);
+
 static int
 on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct ws_conn *c;
+    int rc;
 
     if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION) {
         /* Here user is the X509_STORE_CTX; our object is the wsi's user pointer. */
@@ -1495,6 +1515,20 @@ on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
         }
         return 0;
     }
+    if (reason == LWS_CALLBACK_CLIENT_CLOSED || reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR ||
+        reason == LWS_CALLBACK_CLOSED_CLIENT_HTTP) {
+        c->wsi_dying = true;
+    }
+    c->in_cb++;
+    rc = on_lws_conn(c, wsi, reason, in, len);
+    c->in_cb--; /* c is still valid: its memory goes only from a close callback */
+    return rc;
+}
+
+static int
+on_lws_conn(struct ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason, void *in,
+            size_t len)
+{
 
     if (c->kind == WS_KIND_PREFLIGHT) {
         struct proto_ws_preflight *pf = (struct proto_ws_preflight *)c;

@@ -27,6 +27,7 @@ enum fc_mode {
     FC_NO_CAP = 2,    /* 101 without X-Remoting-Capability, then wait for the client's close */
     FC_MIN_VER = 3,   /* 101 with a minimum version newer than ours */
     FC_PREFLIGHT = 4, /* plain HTTP answer with `status` */
+    FC_SILENT = 5,    /* read the request, answer nothing */
 };
 
 struct fc_msg {
@@ -260,7 +261,9 @@ on_fc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         f->request[hl] = '\0';
         f->got_request = true;
         ag_buf_consume(&f->in, hl);
-        fc_answer(f);
+        if (f->mode != FC_SILENT) {
+            fc_answer(f);
+        }
         return;
     }
     fc_parse_frames(f);
@@ -336,13 +339,25 @@ struct cl {
     bool resumed;
     size_t n_at_resume;
     uv_timer_t watchdog;
+    int http_status;
+    bool fatal;
+    bool free_in_cb; /* free the object from inside its own callback, as the supervisor does */
 };
+
+static void
+on_walk_print(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "  handle %s active %d ref %d closing %d data %p\n",
+            uv_handle_type_name(uv_handle_get_type(h)), uv_is_active(h), uv_has_ref(h),
+            uv_is_closing(h), h->data);
+}
 
 static void
 on_watchdog(uv_timer_t *t)
 {
-    (void)t;
     T_CHECK(!"test timed out");
+    uv_walk(t->loop, on_walk_print, NULL);
     uv_stop(t->loop);
     exit(1);
 }
@@ -384,6 +399,10 @@ on_closed(struct proto_link *link, int code, const char *why, void *arg)
     c->closed = true;
     c->close_code = code;
     snprintf(c->close_why, sizeof(c->close_why), "%s", why);
+    if (c->free_in_cb) {
+        proto_ws_free(c->ws);
+        c->ws = NULL;
+    }
 }
 
 static void
@@ -395,6 +414,12 @@ on_connect(struct proto_ws *ws, int status, const char *why, void *arg)
     c->status = status;
     snprintf(c->why, sizeof(c->why), "%s", why != NULL ? why : "");
     if (status != 0) {
+        c->http_status = proto_ws_http_status(ws);
+        c->fatal = proto_ws_fatal(ws);
+        if (c->free_in_cb) {
+            proto_ws_free(ws);
+            c->ws = NULL;
+        }
         return;
     }
     c->connected = true;
@@ -417,11 +442,14 @@ finish(uv_loop_t *loop, struct fc *f, struct cl *c)
 {
     proto_ws_free(c->ws);
     proto_ws_preflight_free(c->pf);
-    proto_ws_shutdown(loop);
     fc_stop(f);
     uv_close((uv_handle_t *)&c->resume_timer, NULL);
+    /* Without the shared context's teardown the loop must run dry too: no connection of a
+     * freed object may stay open (the watchdog, unref'd, fails the test otherwise). */
+    T_EQ_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
     uv_timer_stop(&c->watchdog);
     uv_close((uv_handle_t *)&c->watchdog, NULL);
+    proto_ws_shutdown(loop);
     T_EQ_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
     if (uv_loop_close(loop) != 0) {
         uv_walk(loop, on_walk_close, NULL);
@@ -433,6 +461,12 @@ static void
 client_init(struct cl *c, uv_loop_t *loop, struct fc *f)
 {
     memset(c, 0, sizeof(*c));
+    if (getenv("WS_DEBUG") != NULL) {
+        const char *bad = NULL;
+        size_t bl = 0;
+        ag_log_set_level(AG_LOG_FINEST);
+        T_EQ_INT(ag_log_set_trace("ws", &bad, &bl), 0);
+    }
     c->fc = f;
     c->status = 1;
     uv_timer_init(loop, &c->resume_timer);
@@ -605,15 +639,10 @@ T_TEST(close_by_agent_and_missing_capability)
     char url[128];
     struct proto_link *link;
 
-    if (getenv("WS_DEBUG") != NULL) {
-        const char *bad = NULL;
-        size_t bl = 0;
-        ag_log_set_level(AG_LOG_FINEST);
-        T_EQ_INT(ag_log_set_trace("ws", &bad, &bl), 0);
-    }
     uv_loop_init(&loop);
     fc_start(&f, &loop, FC_NO_CAP, 0);
     client_init(&c, &loop, &f);
+    c.free_in_cb = true;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port); /* no trailing slash */
     params(&p, url);
     T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
@@ -652,13 +681,14 @@ refused(int status)
     uv_loop_init(&loop);
     fc_start(&f, &loop, FC_STATUS, status);
     client_init(&c, &loop, &f);
+    c.free_in_cb = status == 403;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
     params(&p, url);
     T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
     RUN_UNTIL(&loop, c.status != 1);
     T_EQ_INT(c.status, AG_EREFUSED);
-    T_EQ_INT(proto_ws_http_status(c.ws), status);
-    T_CHECK(!proto_ws_fatal(c.ws));
+    T_EQ_INT(c.http_status, status);
+    T_CHECK(!c.fatal);
     /* The reason names the status and never the secret. */
     T_CHECK(strstr(c.why, status == 403 ? "wrong secret" : "unknown node name") != NULL);
     T_CHECK(strstr(c.why, p.secret) == NULL);
@@ -691,7 +721,7 @@ T_TEST(minimum_version)
     T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
     RUN_UNTIL(&loop, c.status != 1);
     T_EQ_INT(c.status, AG_EREFUSED);
-    T_CHECK(proto_ws_fatal(c.ws));
+    T_CHECK(c.fatal);
     T_EQ_STR(c.why, "Agent version 99999.vdeadbeef or newer is required.");
     finish(&loop, &f, &c);
 }
@@ -701,9 +731,12 @@ on_preflight(struct proto_ws_preflight *pf, int status, const char *why, void *a
 {
     struct cl *c = arg;
 
-    (void)pf;
     c->status = status;
     snprintf(c->why, sizeof(c->why), "%s", why != NULL ? why : "");
+    if (c->free_in_cb) {
+        proto_ws_preflight_free(pf);
+        c->pf = NULL;
+    }
 }
 
 static void
@@ -718,6 +751,7 @@ preflight(int status)
     uv_loop_init(&loop);
     fc_start(&f, &loop, FC_PREFLIGHT, status);
     client_init(&c, &loop, &f);
+    c.free_in_cb = status == 200;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/jenkins/", f.port);
     params(&p, url);
     T_EQ_INT(proto_ws_preflight(&loop, &p, on_preflight, &c, &c.pf), 0);
@@ -777,6 +811,28 @@ T_TEST(abandon_connect)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
     params(&p, url);
     T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
+    finish(&loop, &f, &c);
+    T_EQ_INT(c.status, 1);
+}
+
+T_TEST(abandon_during_handshake)
+{
+    uv_loop_t loop;
+    struct fc f;
+    struct cl c;
+    struct proto_ws_params p;
+    char url[128];
+
+    /* Free while lws waits for the 101: lws must close the socket on its own. */
+    uv_loop_init(&loop);
+    fc_start(&f, &loop, FC_SILENT, 0);
+    client_init(&c, &loop, &f);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
+    params(&p, url);
+    T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
+    RUN_UNTIL(&loop, f.got_request);
+    proto_ws_free(c.ws);
+    c.ws = NULL;
     finish(&loop, &f, &c);
     T_EQ_INT(c.status, 1);
 }
@@ -860,4 +916,5 @@ T_TEST(check_101)
 T_MAIN(T_CASE(session), T_CASE(close_by_agent_and_missing_capability), T_CASE(refused_403),
        T_CASE(refused_400), T_CASE(minimum_version), T_CASE(preflight_ok),
        T_CASE(preflight_not_ready), T_CASE(connection_refused), T_CASE(abandon_connect),
+       T_CASE(abandon_during_handshake),
        T_CASE(bad_params), T_CASE(parse_url), T_CASE(check_101))
