@@ -1218,6 +1218,8 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
         uv_close((uv_handle_t *)c->stop_timer, on_stop_timer_closed);
         (void)uv_run(loop, UV_RUN_NOWAIT);
     }
+    proto_ws_shutdown(loop); /* the lws contexts live until now (protocol/ws.h) */
+    (void)uv_run(loop, UV_RUN_DEFAULT);
     AG_ASSERT(c->handles_open == 0);
     status = c->exit_status;
     SSL_CTX_free(c->jnlp4_ctx);
