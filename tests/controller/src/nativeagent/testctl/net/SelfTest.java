@@ -856,5 +856,12 @@ public final class SelfTest {
         check(timeout.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && timeout.exitValue() == 1,
                 "cli: --timeout-ms without sessions -> exit 1");
         check(Files.readString(dir.resolve("timeout")).contains("testctl: FAIL: timeout"), "cli: ... with testctl: FAIL:");
+        if (failures == 0) {
+            try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        } else {
+            System.err.println("cli: logs kept in " + dir);
+        }
     }
 }
