@@ -239,6 +239,7 @@ agent_node_reset(void)
     }
     if (node.mu_ready) {
         ring_clear_locked(&node.ring);
+        node.ring.seq = 0;
         uv_mutex_destroy(&node.ring.mu);
         node.mu_ready = false;
     }
