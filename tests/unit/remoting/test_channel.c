@@ -654,6 +654,38 @@ T_TEST(rpc_unknown_oid_and_cancel_and_unexport)
     shut(&f, &cs);
 }
 
+/* Requests run concurrently and are answered in completion order, each with its own id; a
+ * controller ping is answered while both are held (the reader is never blocked). */
+T_TEST(concurrent_requests)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct obj a = {0};
+    struct obj b = {0};
+    struct rem_channel_stats st;
+    int32_t oa = 0;
+    int32_t ob = 0;
+
+    T_EQ_INT(rem_channel_export(ch, &obj_ops, &a, &oa), 0);
+    T_EQ_INT(rem_channel_export(ch, &obj_ops, &b, &ob), 0);
+    deliver_rpc(&f, 31, oa, "hold", NULL);
+    deliver_rpc(&f, 32, ob, "hold", NULL);
+    rem_channel_get_stats(ch, &st);
+    T_EQ_INT(st.calls_running, 2);
+    deliver_hex(&f, V_PING_REQ);
+    T_EQ_INT(f.nsent, 1);
+    check_response(&f, 0, 1, NULL);
+    rem_call_return_string(b.call, "second");
+    rem_call_return_string(a.call, "first");
+    T_EQ_INT(f.nsent, 3);
+    check_response(&f, 1, 32, NULL);
+    check_response(&f, 2, 31, NULL);
+    rem_channel_get_stats(ch, &st);
+    T_EQ_INT(st.calls_running, 0);
+    shut(&f, &cs);
+}
+
 T_TEST(ostream_window_backlog_and_response_order)
 {
     struct fake_link f;
@@ -1059,7 +1091,7 @@ T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(response_shape_matches_
        T_CASE(golden_controller_session), T_CASE(sink_chunk_flush_eof_with_acks),
        T_CASE(request_waits_for_pipe_io), T_CASE(close_from_controller_and_from_us),
        T_CASE(rpc_unknown_oid_and_cancel_and_unexport),
-       T_CASE(ostream_window_backlog_and_response_order), T_CASE(garbage_and_unknown_requests),
+       T_CASE(concurrent_requests), T_CASE(ostream_window_backlog_and_response_order), T_CASE(garbage_and_unknown_requests),
        T_CASE(our_ping_request_is_byte_exact), T_CASE(broken_link_cleans_everything),
        T_CASE(our_pings_answered_and_dead_controller_detected),
        T_CASE(set_up_remote_ping_answered_null), T_CASE(allocation_failure_sweep), T_CASE(callables_registry_sorted_and_documented))
