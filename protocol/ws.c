@@ -1303,8 +1303,7 @@ ws_filter_101(struct proto_ws *ws, struct lws *wsi)
     if (rc != 0) {
         ws->fatal = true;
         ws->fail_code = rc;
-        textf(ws->c.why, sizeof(ws->c.why), "%s", err.msg);
-        AG_LOG_SEVERE(WS_LOG, "%s", err.msg);
+        textf(ws->c.why, sizeof(ws->c.why), "%s", err.msg); /* the caller logs it */
         return -1;
     }
     if (r.cap_note != NULL) {
@@ -1339,7 +1338,8 @@ ws_on_connection_error(struct proto_ws *ws, struct lws *wsi, const char *in, siz
         ws->http_status = (int)status;
         textf(why, sizeof(why), "HTTP %u from %s: %s", status, ws->c.path,
                           upgrade_hint((int)status));
-        AG_LOG_WARN(WS_LOG, "agent %s: %s", ws->name, why);
+        /* The supervisor logs why ("Failed to connect: ..."); one line is enough. */
+        AG_LOG_DEBUG(WS_LOG, "agent %s: %s", ws->name, why);
         ws_connect_done(ws, AG_EREFUSED, why);
         return;
     }
@@ -1655,7 +1655,10 @@ proto_ws_connect(uv_loop_t *loop, const struct proto_ws_params *p, proto_ws_conn
         size_t nl;
 
         if (eq == NULL) {
-            AG_LOG_SEVERE(WS_LOG, "-webSocketHeader wants NAME=VALUE, got %s", h);
+            /* Not the value: it may be a token. */
+            AG_LOG_SEVERE(WS_LOG, "-webSocketHeader needs NAME=VALUE (got %zu characters without "
+                                  "'=')",
+                          strlen(h));
             rc = AG_EUSAGE;
             break;
         }

@@ -12,8 +12,8 @@
  *
  * The supervisor does the retry and back-off (section 9.2) and the log lines of the engine
  * ("<base>login is not ready: <code>", "Failed to connect: <why>", "WebSocket connection open",
- * "Connected"). This module logs one WARNING per failed upgrade that says what to fix (section
- * 5.1 step 4) and never logs the secret.
+ * "Connected"). For a refused upgrade, `why` names the HTTP status and says what to fix
+ * (section 5.1 step 4), so the caller's one line is enough; nothing here logs the secret.
  *
  * Threading and ownership: everything runs on the one loop thread. Parameters are copied during
  * the call; nothing passed in is kept. _free may be called from inside any callback of this

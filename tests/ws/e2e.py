@@ -9,6 +9,7 @@ logs), 77 when the controller classes are missing. Only the Python standard libr
 """
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,7 +84,122 @@ def drive(ctl, url, *args, secret=None):
     return out
 
 
+def run_agent(ctl, args, until, timeout=30):
+    """Run jenkins-agent until it exits, or until the regex `until` shows in its output (then
+    stop it with SIGTERM). Returns (exit status, output)."""
+    p = subprocess.Popen([ARGS.agent] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, env=dict(os.environ, AG_TEST_RETRY_MS="300"))
+    lines = []
+    deadline = time.time() + timeout
+    pattern = re.compile(until) if until else None
+    try:
+        for raw in p.stdout:
+            lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            if pattern is not None and pattern.search(lines[-1]):
+                p.send_signal(signal.SIGTERM)
+                pattern = None
+            if time.time() > deadline:
+                p.kill()
+                raise Failure("jenkins-agent did not finish in %d s:\n%s" % (timeout,
+                                                                               "\n".join(lines)))
+        rc = p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = "\n".join(lines)
+    if ctl["secret"] in out:
+        raise Failure("the secret appears in the agent's output:\n" + out)
+    return rc, out
+
+
+def expect_in_order(out, patterns):
+    pos = 0
+    for pat in patterns:
+        m = re.compile(pat, re.M).search(out, pos)
+        if m is None:
+            raise Failure("missing %r (in order) in the agent's output:\n%s" % (pat, out))
+        pos = m.end()
+
+
+def agent_case(name):
+    if name == "agent_wss":
+        ctl = Controller("--hold-ms", "800", "--sessions", "2")
+        try:
+            cred = ["-name", ctl["name"], "-secret", ctl["secret"]]
+            for extra in (["-cert", "@" + ctl["cert_file"]], ["-noCertificateCheck"]):
+                rc, out = run_agent(ctl, ["-url", ctl["https_url"], "-webSocket", "-noReconnect"]
+                                    + extra + cred, None)
+                expect_in_order(out, [r"INFO: WebSocket connection open$", r"INFO: Connected$",
+                                      r"INFO: Terminated$"])
+                if rc != 0:
+                    raise Failure("exit status %d, want 0:\n%s" % (rc, out))
+        except Failure:
+            ctl.stop()
+            sys.stderr.write("---- controller log ----\n" + ctl.text())
+            raise
+        ctl.stop()
+    elif name == "agent_wrong_secret":
+        ctl = Controller()
+        try:
+            rc, out = run_agent(ctl, ["-url", ctl["http_url"], "-webSocket", "-name", ctl["name"],
+                                      "-secret", "0" * 64], r"Waiting .* before retry")
+            expect_in_order(out, [r"INFO: Failed to connect: HTTP 403 from /wsagents/: wrong secret"])
+        except Failure:
+            ctl.stop()
+            sys.stderr.write("---- controller log ----\n" + ctl.text())
+            raise
+        ctl.stop()
+    elif name == "agent_reconnect":
+        # The controller ends each session after 500 ms; the agent reconnects with the cookie
+        # of the first 101, and the controller accepts the second session.
+        ctl = Controller("--hold-ms", "500", "--sessions", "2")
+        try:
+            out = run_until_second_connect(ctl)
+            expect_in_order(out, [r"INFO: Connected$", r"INFO: Terminated$",
+                                  r"INFO: Performing onReconnect operation.$",
+                                  r"INFO: WebSocket connection open$", r"INFO: Connected$"])
+        except Failure:
+            ctl.stop()
+            sys.stderr.write("---- controller log ----\n" + ctl.text())
+            raise
+        ctl.stop()
+    else:
+        raise Failure("unknown case " + name)
+
+
+def run_until_second_connect(ctl):
+    p = subprocess.Popen([ARGS.agent, "-url", ctl["http_url"], "-webSocket", "-name", ctl["name"],
+                          "-secret", ctl["secret"]], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, AG_TEST_RETRY_MS="300"))
+    lines = []
+    connected = 0
+    deadline = time.time() + 30
+    try:
+        for raw in p.stdout:
+            lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            if lines[-1].endswith("INFO: Connected"):
+                connected += 1
+                if connected == 2:
+                    p.send_signal(signal.SIGTERM)
+            if time.time() > deadline:
+                break
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = "\n".join(lines)
+    if ctl["secret"] in out:
+        raise Failure("the secret appears in the agent's output:\n" + out)
+    return out
+
+
 def case(name):
+    if name.startswith("agent_"):
+        agent_case(name)
+        return
     if name == "keys":
         ctl = Controller()
         ctl.stop()
@@ -128,6 +244,7 @@ def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--driver", required=True)
+    ap.add_argument("--agent", required=True)
     ap.add_argument("--java", required=True)
     ap.add_argument("--classes", required=True)
     ap.add_argument("--keys", required=True)
