@@ -80,7 +80,13 @@ public final class Scenarios {
                     finish(ch);
                     break;
                 default:
-                    failure = "unknown scenario '" + scenario + "' (known: hold, hold:MS, ping, ping:N, unsupported, close, stream, idle:MS)";
+                    /* flows of callables.md part A (tests/controller/src/nativeagent/testctl/flows) */
+                    failure = nativeagent.testctl.flows.Flows.run(name, arg, ch, link);
+                    if (failure == null) {
+                        finish(ch);
+                    } else if (failure.equals(nativeagent.testctl.flows.Flows.UNKNOWN)) {
+                        failure = "unknown scenario '" + scenario + "' (known: hold, hold:MS, ping, ping:N, unsupported, close, stream, idle:MS, online, online:MS, monitors, pages)";
+                    }
             }
         } catch (Failure f) {
             failure = f.getMessage();

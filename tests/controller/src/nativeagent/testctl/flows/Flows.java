@@ -1,0 +1,49 @@
+package nativeagent.testctl.flows;
+
+import nativeagent.testctl.channel.Channel;
+import nativeagent.testctl.link.CommandLink;
+
+/**
+ * Scenarios that replay what a Jenkins controller does with a node (callables.md part A), on top
+ * of the channel half. {@code nativeagent.testctl.channel.Scenarios} hands every name it does not
+ * know to {@link #run}.
+ *
+ * <table>
+ * <tr><td>{@code online[:IDLE_MS]}</td><td>flow A.1 as SlaveComputer.setChannel, then the six
+ * monitors of A.2, then IDLE_MS (default testctl.onlineIdleMs, 2000) of pings both ways</td></tr>
+ * <tr><td>{@code monitors}</td><td>the six monitors once, every reply field checked</td></tr>
+ * <tr><td>{@code pages}</td><td>the System Information, Log and Script Console callables (B.8)</td></tr>
+ * </table>
+ */
+public final class Flows {
+    /** What {@link #run} returns for a name it does not know. */
+    public static final String UNKNOWN = "unknown scenario";
+
+    private Flows() {
+    }
+
+    /** Run scenario {@code name}; null on PASS, else the FAIL reason (or {@link #UNKNOWN}). */
+    public static String run(String name, String arg, Channel ch, CommandLink link) {
+        try {
+            switch (name) {
+                case "online":
+                    new OnlineFlow(ch, link).online(arg == null ? OnlineFlow.IDLE_MS : Long.parseLong(arg));
+                    return null;
+                case "monitors":
+                    new OnlineFlow(ch, link).monitors();
+                    return null;
+                case "pages":
+                    new OnlineFlow(ch, link).pages();
+                    return null;
+                default:
+                    return UNKNOWN;
+            }
+        } catch (OnlineFlow.Failure f) {
+            return f.getMessage();
+        } catch (NumberFormatException e) {
+            return "bad scenario argument in '" + name + ":" + arg + "': " + e.getMessage();
+        } catch (Exception e) {
+            return "unexpected " + e;
+        }
+    }
+}
