@@ -226,5 +226,59 @@ T_TEST(mutf8_roundtrip)
     jos_msg_free(m);
 }
 
-T_MAIN(T_CASE(hostile_vectors), T_CASE(hostile_depth), T_CASE(hostile_arena_limit),
+/* Valid but unusual streams: they decode, dump, and re-encode to the same bytes. */
+static const struct vec weird[] = {
+    V("object of a descriptor inside its own annotation",
+      HDR "\x73\x72\x00\x01" "A" SUID1 "\x02\x00\x01" "I\x00\x01x"
+          "\x73\x71\x00\x7e\x00\x00\x00\x00\x00\x07" "\x78\x70\x00\x00\x00\x09",
+      NULL, 0, ""),
+    V("array containing itself", HDR "\x75" OBJ_ARRAY_DESC "\x00\x00\x00\x02\x71\x00\x7e\x00\x01\x70",
+      NULL, 0, ""),
+    V("descriptor as a value, then a reference to it",
+      HDR "\x72\x00\x01" "A" SUID1 "\x02\x00\x00\x78\x70\x76\x71\x00\x7e\x00\x00", NULL, 0, ""),
+    V("proxy class value", HDR "\x76\x7d\x00\x00\x00\x01\x00\x01" "I" "\x78\x70", NULL, 0, ""),
+    V("blocks, reset and null at top level",
+      HDR "\x77\x02\x01\x02\x7a\x00\x00\x01\x00" "0123456789abcdef0123456789abcdef0123456789abcdef"
+          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+          "0123456789abcdef0123456789abcdef0123456789abcdef" "\x79\x70\x74\x00\x00",
+      NULL, 0, ""),
+    V("annotation with objects and blocks",
+      HDR "\x73\x72\x00\x01" "A" SUID1 "\x03\x00\x00\x77\x04\xff\xff\xff\xfd\x74\x00\x01" "s\x70\x78\x70"
+          "\x77\x01\x05\x71\x00\x7e\x00\x01\x78",
+      NULL, 0, ""),
+    V("externalizable with block data",
+      HDR "\x73\x72\x00\x01" "E" SUID1 "\x0c\x00\x00\x78\x70\x77\x01\x2a\x70\x78", NULL, 0, ""),
+};
+
+T_TEST(weird_but_valid)
+{
+    for (size_t i = 0; i < AG_ARRAY_LEN(weird); i++) {
+        const struct vec *v = &weird[i];
+        struct jos_msg *m = NULL;
+        struct ag_err err = {0};
+        struct ag_buf b;
+        int rc = jos_decode((const uint8_t *)v->bytes, v->len, v->lim, 0, &m, &err);
+
+        if (rc != 0) {
+            (void)fprintf(stderr, "vector \"%s\": %s\n", v->name, err.msg);
+        }
+        T_EQ_INT(rc, 0);
+        if (m == NULL) {
+            continue;
+        }
+        ag_buf_init(&b, 1 << 20);
+        T_EQ_INT(jos_dump(&b, m, &m->top, NULL), 0);
+        ag_buf_reset(&b);
+        T_EQ_INT(jos_encode(&b, m->top.items, m->top.n, &err), 0);
+        if (b.len != v->len || memcmp(b.data, v->bytes, v->len) != 0) {
+            (void)fprintf(stderr, "vector \"%s\": re-encoding differs\n", v->name);
+        }
+        T_EQ_MEM(b.data, b.len, v->bytes, v->len);
+        ag_buf_fini(&b);
+        jos_msg_free(m);
+    }
+}
+
+T_MAIN(T_CASE(hostile_vectors), T_CASE(weird_but_valid), T_CASE(hostile_depth), T_CASE(hostile_arena_limit),
        T_CASE(mutf8_roundtrip))
