@@ -273,6 +273,12 @@ const struct jos_classdata *jos_obj_classdata(const struct jos_val *v, const cha
 AG_MUST_CHECK int jos_obj_field(const struct jos_val *v, const char *class_name, const char *name,
                                 const struct jos_field_desc **fd, const union jos_fv **fv);
 
+/* Follow a dotted path of object fields, e.g. "classLoaderProxy.h.oid" of a UserRequest (the
+ * proxy's handler's oid). Every segment but the last must hold a non-null object. Same results as
+ * jos_obj_field. */
+AG_MUST_CHECK int jos_path_field(const struct jos_val *v, const char *path,
+                                 const struct jos_field_desc **fd, const union jos_fv **fv);
+
 /* Typed field getters over jos_obj_field (class_name NULL). They fail with AG_EPROTO when the
  * field is missing or of another type (jos_get_int accepts I only, jos_get_bool Z only, ...). */
 AG_MUST_CHECK int jos_get_int(const struct jos_val *v, const char *name, int32_t *out);

@@ -602,6 +602,38 @@ jos_obj_field(const struct jos_val *v, const char *class_name, const char *name,
     return AG_EPROTO;
 }
 
+int
+jos_path_field(const struct jos_val *v, const char *path, const struct jos_field_desc **fd,
+               const union jos_fv **fv)
+{
+    const char *seg = path;
+
+    if (path == NULL) {
+        return AG_EPROTO;
+    }
+    for (;;) {
+        const char *dot = strchr(seg, '.');
+        size_t n = dot != NULL ? (size_t)(dot - seg) : strlen(seg);
+        char name[256];
+        int rc;
+
+        if (n == 0 || n >= sizeof(name)) {
+            return AG_EPROTO;
+        }
+        memcpy(name, seg, n);
+        name[n] = '\0';
+        rc = jos_obj_field(v, NULL, name, fd, fv);
+        if (rc != 0 || dot == NULL) {
+            return rc;
+        }
+        if ((*fd)->type != 'L' || (*fv)->ref == NULL) {
+            return AG_EPROTO;
+        }
+        v = (*fv)->ref;
+        seg = dot + 1;
+    }
+}
+
 static int
 get_typed(const struct jos_val *v, const char *name, const char *types, int64_t *out,
           struct jos_val **ref)

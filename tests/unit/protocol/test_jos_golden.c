@@ -351,6 +351,52 @@ T_TEST(golden_rebuild_from_table)
     T_CHECK(same >= 40);
 }
 
+/* Queries on a real UserRequest: fields by name, a dotted path, the nested payload. */
+T_TEST(golden_queries)
+{
+    size_t len = 0;
+    uint8_t *p = read_golden("05-cmd-c2a-000.bin", &len);
+    struct jos_msg *m = NULL;
+    struct ag_err err = {0};
+    const struct jos_field_desc *fd = NULL;
+    const union jos_fv *fv = NULL;
+    struct jos_val *cmd;
+    struct jos_val *req = NULL;
+    struct jos_stream payload;
+    const char *s = NULL;
+    size_t slen = 0;
+    int32_t id = -1;
+
+    T_CHECK(p != NULL);
+    if (p == NULL || jos_decode(p, len, NULL, JOS_DEC_BORROW, &m, &err) != 0) {
+        T_CHECK(0);
+        free(p);
+        return;
+    }
+    cmd = m->top.items[0];
+    T_CHECK(jos_val_is(cmd, "hudson.remoting.UserRequest"));
+    T_CHECK(jos_val_instanceof(cmd, "hudson.remoting.Request"));
+    T_EQ_INT(jos_get_int(cmd, "id", &id), 0);
+    T_EQ_INT(id, 0);
+    T_EQ_INT(jos_path_field(cmd, "classLoaderProxy.h.oid", &fd, &fv), 0);
+    T_EQ_INT(fv->i, 2);
+    T_EQ_INT(jos_path_field(cmd, "classLoaderProxy.h.nope", &fd, &fv), AG_EPROTO);
+    T_EQ_INT(jos_path_field(cmd, "response.x", &fd, &fv), AG_EPROTO); /* null on the way */
+    T_EQ_INT(jos_path_field(cmd, "createdAt.this$0.id", &fd, &fv), 0);  /* through the cycle */
+    T_EQ_INT(jos_get_string(cmd, "toString", &s, &slen), 0);
+    T_EQ_STR(s, "refpeer.HelloCallable@6cc4c815");
+    T_EQ_INT(jos_get_obj(cmd, "request", &req), 0);
+    T_CHECK(req != NULL && req->u.arr.raw >= p && req->u.arr.raw < p + len); /* borrowed */
+    T_EQ_INT(jos_msg_decode_nested(m, req, &payload, &err), 0);
+    T_EQ_INT(payload.n, 1);
+    T_CHECK(jos_val_is(payload.items[0], "refpeer.HelloCallable"));
+    T_EQ_INT(jos_get_string(payload.items[0], "greeting", &s, &slen), 0);
+    T_EQ_STR(s, "refpeer");
+    T_EQ_INT(payload.items[0]->u.obj.desc->nannot, 1); /* the MultiClassLoaderSerializer tag */
+    jos_msg_free(m);
+    free(p);
+}
+
 /* The capability preambles (03-*): u16 length + base64 of a Capability stream. */
 static size_t
 b64dec(const uint8_t *s, size_t n, uint8_t *out)
@@ -489,5 +535,5 @@ T_TEST(golden_alloc_failure)
     free(p);
 }
 
-T_MAIN(T_CASE(golden_decode_reencode), T_CASE(golden_rebuild_from_table), T_CASE(golden_capability), T_CASE(golden_truncated),
+T_MAIN(T_CASE(golden_decode_reencode), T_CASE(golden_rebuild_from_table), T_CASE(golden_queries), T_CASE(golden_capability), T_CASE(golden_truncated),
        T_CASE(golden_alloc_failure))
