@@ -354,6 +354,57 @@ ostream_free(struct rem_ostream *os)
     ag_free(os);
 }
 
+static bool
+link_full(const struct rem_channel *ch)
+{
+    return ch->link->high_water > 0 && ch->link->queued > ch->link->high_water;
+}
+
+/* How much of `left` bytes may go out as the next chunk now (0: wait for an Ack). Like Java's
+ * PipeWindow, wait for min(window/10, remaining) of credit, so chunks do not get tiny. */
+static size_t
+chunk_credit(const struct rem_ostream *os, size_t left)
+{
+    int64_t want = (int64_t)(left < (size_t)REM_PIPE_WINDOW / 10 ? left
+                                                                 : (size_t)REM_PIPE_WINDOW / 10);
+    size_t n = left;
+
+    if (os->window < want || os->window <= 0) {
+        return 0;
+    }
+    if ((int64_t)n > os->window) {
+        n = (size_t)os->window;
+    }
+    if (n > REM_PIPE_MAX_CHUNK) {
+        n = REM_PIPE_MAX_CHUNK;
+    }
+    return n;
+}
+
+/* Send one chunk straight from the caller's bytes; the ioId, or 0 if it could not be sent. */
+static int32_t
+chunk_send_direct(struct rem_ostream *os, int32_t req_id, const uint8_t *p, size_t n)
+{
+    struct rem_channel *ch = os->ch;
+    struct jos_msg *m = NULL;
+    int32_t io_id;
+
+    if (jos_msg_new(NULL, 0, &m) != 0) {
+        rem_channel_abort(ch, AG_ENOMEM, "out of memory for a pipe write");
+        return 0;
+    }
+    io_id = next_io_id(ch);
+    if (rem__send(ch, m, rem__cmd_chunk(m, io_id, os->oid, req_id, p, n)) != 0) {
+        jos_msg_free(m);
+        return 0;
+    }
+    jos_msg_free(m);
+    os->window -= (int64_t)n;
+    AG_TRACE(AG_TRACE_PIPE, "%s: pipe %" PRId32 ": %zu bytes, ioId %" PRId32, ch->name, os->oid,
+             n, io_id);
+    return io_id;
+}
+
 /* Send one op (or part of a chunk); false when blocked by the window or the link. */
 static bool
 oop_send(struct rem_ostream *os, struct rem_oop *op)
@@ -364,24 +415,13 @@ oop_send(struct rem_ostream *os, struct rem_oop *op)
     int32_t io_id;
     size_t n = 0;
 
-    if (ch->link->high_water > 0 && ch->link->queued > ch->link->high_water) {
+    if (link_full(ch)) {
         return false; /* on_link_drain pumps again */
     }
     if (op->kind == REM_OOP_CHUNK) {
-        size_t left = op->len - op->off;
-        int64_t want = (int64_t)(left < (size_t)REM_PIPE_WINDOW / 10 ? left
-                                                                     : (size_t)REM_PIPE_WINDOW / 10);
-
-        /* Like Java's PipeWindow: wait for min(max/10, remaining) of credit. */
-        if (os->window < want || os->window <= 0) {
+        n = chunk_credit(os, op->len - op->off);
+        if (n == 0) {
             return false;
-        }
-        n = left;
-        if ((int64_t)n > os->window) {
-            n = (size_t)os->window;
-        }
-        if (n > REM_PIPE_MAX_CHUNK) {
-            n = REM_PIPE_MAX_CHUNK;
         }
     }
     if (jos_msg_new(NULL, 0, &m) != 0) {
@@ -636,6 +676,28 @@ rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p, 
     if (os->backlog > 0 && os->backlog + n > REM_PIPE_MAX_BACKLOG) {
         os->full = true;
         return AG_ELIMIT;
+    }
+    /* Fast path: nothing queued, so send what the window allows without copying it first. */
+    while (n > 0 && rem_list_empty(&os->ops) && os->ch->state != REM_CH_DEAD && !os->dead &&
+           !link_full(os->ch)) {
+        size_t k = chunk_credit(os, n);
+        int32_t io_id;
+
+        if (k == 0) {
+            break;
+        }
+        io_id = chunk_send_direct(os, call != NULL && call->ch == os->ch ? call->id : 0, p, k);
+        if (io_id == 0) {
+            return AG_ECLOSED;
+        }
+        if (call != NULL && call->ch == os->ch) {
+            call->last_io_id = io_id;
+        }
+        p = (const uint8_t *)p + k;
+        n -= k;
+    }
+    if (n == 0) {
+        return 1;
     }
     rc = oop_queue(os, call, REM_OOP_CHUNK, p, n, NULL);
     if (rc != 0) {
