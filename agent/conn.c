@@ -206,6 +206,35 @@ on_stop_timer_closed(uv_handle_t *h)
     ag_free(h);
 }
 
+/* Tell the channel its link is going away (link.h: on_closed fires once), before the link is
+ * freed without further callbacks. */
+static void
+end_channel(struct agent_conn *c, const char *why)
+{
+    struct proto_link *link = NULL;
+    proto_link_closed_cb cb = NULL;
+    void *arg = NULL;
+
+    if (c->j != NULL) {
+        link = proto_jnlp4_link(c->j);
+        cb = link->on_closed;
+        arg = link->cb_arg;
+    } else if (c->ws != NULL) {
+        link = proto_ws_link(c->ws);
+        cb = c->ws_sess.on_closed;
+        arg = c->ws_sess.arg;
+    }
+    if (link == NULL) {
+        return;
+    }
+    link->on_command = NULL;
+    link->on_drain = NULL;
+    link->on_closed = NULL;
+    if (cb != NULL) {
+        cb(link, AG_ECLOSED, why, arg);
+    }
+}
+
 /* Finish the run with status: close everything so uv_run returns. */
 static void
 conn_stop(struct agent_conn *c, int status)
@@ -217,6 +246,9 @@ conn_stop(struct agent_conn *c, int status)
     if (!c->exit_set) {
         c->exit_set = true;
         c->exit_status = status;
+    }
+    if (c->state == AGENT_CONN_CONNECTED) {
+        end_channel(c, "the agent is stopping");
     }
     conn_set_state(c, AGENT_CONN_STOPPING);
     release_attempts(c);
