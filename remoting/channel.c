@@ -625,17 +625,18 @@ rem_channel_new(struct proto_link *link, const struct rem_channel_opts *opts,
     rem_list_init(&ch->ostreams);
     rem_list_init(&ch->pulls);
     if (opts->capture != NULL && opts->capture[0] != '\0') {
+        /* A capture that cannot be written is reported and skipped: it must not keep the
+         * agent from connecting. */
         ch->capture = fopen(opts->capture, "ab");
         if (ch->capture == NULL) {
-            AG_LOG_WARN(REM_LOG, "cannot open the capture file %s", opts->capture);
-            rc = AG_EUSAGE;
-            goto out;
-        }
-        if (ftell(ch->capture) == 0 &&
-            fwrite(CAPTURE_MAGIC, 1, sizeof(CAPTURE_MAGIC) - 1, ch->capture) !=
-                sizeof(CAPTURE_MAGIC) - 1) {
-            rc = AG_EUSAGE;
-            goto out;
+            AG_LOG_WARN(REM_LOG, "cannot open the capture file %s; not capturing", opts->capture);
+        } else if (ftell(ch->capture) == 0 &&
+                   fwrite(CAPTURE_MAGIC, 1, sizeof(CAPTURE_MAGIC) - 1, ch->capture) !=
+                       sizeof(CAPTURE_MAGIC) - 1) {
+            AG_LOG_WARN(REM_LOG, "cannot write the capture file %s; not capturing",
+                        opts->capture);
+            (void)fclose(ch->capture);
+            ch->capture = NULL;
         }
     }
     if (opts->loop != NULL) {
@@ -685,6 +686,12 @@ rem_channel_protocol(const struct rem_channel *ch)
         return NULL;
     }
     return ch->link->vt->name;
+}
+
+uv_loop_t *
+rem_channel_loop(const struct rem_channel *ch)
+{
+    return ch != NULL ? ch->loop : NULL;
 }
 
 void

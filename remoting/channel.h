@@ -66,8 +66,8 @@ struct rem_channel_opts {
 
 /*
  * Create a channel on link (borrowed until its on_closed fires) and install the link's
- * callbacks. Returns 0, AG_ENOMEM, or an error opening the capture file (the channel is then
- * not created and the link untouched).
+ * callbacks. Returns 0 or AG_ENOMEM (the link is then untouched). A capture file that cannot be
+ * opened is logged and skipped.
  */
 AG_MUST_CHECK int rem_channel_new(struct proto_link *link, const struct rem_channel_opts *opts,
                                   struct rem_channel **out);
@@ -84,6 +84,10 @@ void *rem_channel_user(const struct rem_channel *ch);
 /* The name of the transport under the channel ("JNLP4-connect", "WebSocket": the link's
  * vt->name), or NULL once the link is gone. Borrowed. */
 const char *rem_channel_protocol(const struct rem_channel *ch);
+
+/* opts->loop (NULL when the channel was made without one, as in unit tests). For handlers that
+ * start processes or timers on the channel's loop. */
+uv_loop_t *rem_channel_loop(const struct rem_channel *ch);
 
 /* Counters for tests and the debug page. */
 struct rem_channel_stats {
