@@ -145,6 +145,8 @@ def agent_case(name):
             rc, out = run_agent(ctl, ["-url", ctl["http_url"], "-webSocket", "-name", ctl["name"],
                                       "-secret", "0" * 64], r"Waiting .* before retry")
             expect_in_order(out, [r"INFO: Failed to connect: HTTP 403 from /wsagents/: wrong secret"])
+            if rc != 143:  # SIGTERM; anything else is a crash or a sanitizer report
+                raise Failure("exit status %d, want 143:\n%s" % (rc, out))
         except Failure:
             ctl.stop()
             sys.stderr.write("---- controller log ----\n" + ctl.text())
@@ -185,7 +187,7 @@ def run_until_second_connect(ctl):
                     p.send_signal(signal.SIGTERM)
             if time.time() > deadline:
                 break
-        p.wait(10)
+        rc = p.wait(10)
     finally:
         if p.poll() is None:
             p.kill()
@@ -193,6 +195,8 @@ def run_until_second_connect(ctl):
     out = "\n".join(lines)
     if ctl["secret"] in out:
         raise Failure("the secret appears in the agent's output:\n" + out)
+    if rc != 143:  # SIGTERM; anything else is a crash or a sanitizer report
+        raise Failure("exit status %d, want 143:\n%s" % (rc, out))
     return out
 
 
