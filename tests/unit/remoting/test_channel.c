@@ -1051,6 +1051,242 @@ T_TEST(allocation_failure_sweep)
     }
 }
 
+/* ----- streams from the controller and proxies to it (channel.md 6.6, 7.1, 7.4) ----- */
+
+static struct sink stream_sink;
+
+static void
+sobj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jos_val *types,
+            const struct jos_val *args)
+{
+    struct ag_err err = {0};
+
+    (void)ptr;
+    (void)types;
+    if (strcmp(method, "read") == 0 && args != NULL && args->u.arr.len == 1) {
+        T_EQ_INT(rem_istream_open(call, args->u.arr.elems[0], &sink_ops, &stream_sink, &err), 0);
+        rem_call_return_null(call);
+        return;
+    }
+    if (strcmp(method, "ros") == 0) {
+        struct jos_val *v = rem_sink_export_ros(call, rem_call_msg(call), &sink_ops,
+                                                &stream_sink, &err);
+
+        T_CHECK(v != NULL);
+        rem_call_return(call, v);
+        return;
+    }
+    rem_call_fail(call, "java.io.IOException", "no such method %s", method);
+}
+
+static void
+sobj_release(void *ptr)
+{
+    (void)ptr;
+}
+
+static const struct rem_object_ops sobj_ops = {"test.Streams", sobj_invoke, sobj_release};
+
+static struct jos_val *
+mk_ris_greedy(struct jos_msg *m)
+{
+    struct jos_val *v = jos_new_object(m, "hudson.remoting.RemoteInputStream");
+    struct jos_val *pipe = jos_new_object(m, "hudson.remoting.Pipe");
+
+    T_EQ_INT(jos_custom_block(m, pipe, NULL, "\x00\x00\x00\x00\x06", 5), 0);
+    T_EQ_INT(jos_custom_block(m, v, NULL, "\x01", 1), 0);
+    T_EQ_INT(jos_custom_obj(m, v, NULL, pipe), 0);
+    return v;
+}
+
+static struct jos_val *
+mk_ris_plain(struct jos_msg *m)
+{
+    struct jos_val *v = jos_new_object(m, "hudson.remoting.RemoteInputStream");
+
+    T_EQ_INT(jos_custom_block(m, v, NULL, "\x00\x00\x00\x00\x07", 5), 0);
+    return v;
+}
+
+/* A direct Response{id, returnValue = ProxyInputStream$Buffer{len, buf}}. */
+static void
+deliver_buffer(struct fake_link *f, int32_t id, int32_t len, const char *data)
+{
+    struct jos_msg *m = NULL;
+    struct jos_val *r;
+    struct jos_val *b;
+    struct ag_buf out;
+    struct ag_err err = {0};
+
+    T_EQ_INT(jos_msg_new(NULL, 0, &m), 0);
+    b = jos_new_object(m, "hudson.remoting.ProxyInputStream$Buffer");
+    T_EQ_INT(jos_set_int(m, b, "len", len), 0);
+    T_EQ_INT(jos_set_obj(m, b, "buf", jos_new_bytes(m, data, strlen(data), false)), 0);
+    r = jos_new_object(m, "hudson.remoting.Response");
+    T_EQ_INT(jos_set_int(m, r, "id", id), 0);
+    T_EQ_INT(jos_set_obj(m, r, "returnValue", b), 0);
+    T_EQ_INT(jos_msg_add(m, r), 0);
+    ag_buf_init(&out, 1 << 20);
+    T_EQ_INT(jos_msg_encode(m, &out, &err), 0);
+    fake_link_deliver(f, out.data, out.len);
+    ag_buf_fini(&out);
+    jos_msg_free(m);
+}
+
+T_TEST(controller_input_streams_greedy_and_pulled)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct jos_msg *m = NULL;
+    struct jos_val *v;
+    int32_t oid = 0;
+    int32_t a = 0;
+    int32_t b = 0;
+
+    memset(&stream_sink, 0, sizeof(stream_sink));
+    T_EQ_INT(rem_channel_export(ch, &sobj_ops, NULL, &oid), 0);
+    /* Greedy: Pipe$ConnectCommand{oidPos = our new export 3, oidRos = 6}, then pushed chunks. */
+    deliver_rpc(&f, 40, oid, "read", mk_ris_greedy);
+    T_EQ_INT(f.nsent, 2);
+    v = sent_cmd(&f, 0, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.Pipe$ConnectCommand");
+    T_EQ_INT(jos_get_int(v, "oidPos", &a), 0);
+    T_EQ_INT(jos_get_int(v, "oidRos", &b), 0);
+    T_EQ_INT(a, 3);
+    T_EQ_INT(b, 6);
+    jos_msg_free(m);
+    check_response(&f, 1, 40, NULL);
+    {
+        char *c = strdup(V_CHUNK);
+        char *at = strstr(c, "000000010000000200000000");
+
+        memcpy(at + 8, "00000003", 8);
+        deliver_hex(&f, c);
+        free(c);
+    }
+    T_EQ_MEM(stream_sink.data, stream_sink.len, "hi", 2);
+    T_EQ_INT(f.nsent, 3); /* the Ack */
+    deliver_cmd2(&f, "hudson.remoting.ProxyOutputStream$EOF", "oid", 3, "ioId", 2);
+    T_EQ_INT(stream_sink.closes, 1);
+    fake_link_clear(&f);
+
+    /* Not greedy: pulled with ProxyInputStream$Chunk requests until len -1, then $EOF. */
+    memset(&stream_sink, 0, sizeof(stream_sink));
+    deliver_rpc(&f, 41, oid, "read", mk_ris_plain);
+    T_EQ_INT(f.nsent, 2);
+    v = sent_cmd(&f, 0, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.ProxyInputStream$Chunk");
+    T_EQ_INT(jos_get_int(v, "oid", &a), 0);
+    T_EQ_INT(a, 7);
+    T_EQ_INT(jos_get_int(v, "id", &b), 0);
+    jos_msg_free(m);
+    deliver_buffer(&f, b, 2, "hi");
+    T_EQ_MEM(stream_sink.data, stream_sink.len, "hi", 2);
+    T_EQ_INT(f.nsent, 3);
+    v = sent_cmd(&f, 2, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.ProxyInputStream$Chunk");
+    T_EQ_INT(jos_get_int(v, "id", &b), 0);
+    jos_msg_free(m);
+    deliver_buffer(&f, b, -1, "");
+    T_EQ_INT(stream_sink.closes, 1);
+    T_EQ_STR(stream_sink.close_error, "");
+    T_EQ_INT(f.nsent, 4);
+    v = sent_cmd(&f, 3, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.ProxyInputStream$EOF");
+    jos_msg_free(m);
+    shut(&f, &cs);
+}
+
+T_TEST(exported_sink_in_a_result)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct jos_msg *m = NULL;
+    struct jos_val *v;
+    struct jos_val *ros = NULL;
+    struct ag_err err = {0};
+    int kind = 0;
+    bool greedy = false;
+    int32_t oid = 0;
+    int32_t sink_oid = 0;
+
+    memset(&stream_sink, 0, sizeof(stream_sink));
+    T_EQ_INT(rem_channel_export(ch, &sobj_ops, NULL, &oid), 0);
+    deliver_rpc(&f, 50, oid, "ros", NULL);
+    T_EQ_INT(f.nsent, 1);
+    v = sent_cmd(&f, 0, &m);
+    T_EQ_INT(jos_get_obj(v, "returnValue", &ros), 0);
+    T_EQ_INT(rem_stream_value_parse(ros, &kind, &greedy, &sink_oid, &err), 0);
+    T_EQ_INT(kind, REM_STREAM_ROS);
+    T_EQ_INT(sink_oid, 3);
+    jos_msg_free(m);
+    deliver_cmd2(&f, "hudson.remoting.ProxyOutputStream$Unexport", "oid", 3, "ioId", 1);
+    T_EQ_INT(stream_sink.closes, 1); /* the last reference is gone */
+    shut(&f, &cs);
+}
+
+T_TEST(calls_to_controller_proxies)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct jos_msg *m = NULL;
+    struct jos_msg *pm = NULL;
+    struct jos_val *proxy;
+    struct jos_val *h = NULL;
+    struct jos_val *v;
+    struct jos_val *req = NULL;
+    struct jos_stream st = {0};
+    struct ag_err err = {0};
+    struct resp_state rs = {0};
+    const char *types[1] = {"java.lang.String"};
+    struct jos_val *args[1];
+    const char *meth = NULL;
+    size_t len = 0;
+    int32_t id = 0;
+    int32_t oid = 0;
+
+    deliver_hex(&f, V_SLAVEVERSION_REQ); /* core loader oid 2 */
+    fake_link_clear(&f);
+    T_EQ_INT(jos_msg_new(NULL, 0, &pm), 0);
+    proxy = rem_new_proxy(pm, "org.example.Remotable", 9); /* userProxy = userSpace = 1 */
+    args[0] = jos_new_cstring(pm, "bob");
+    T_EQ_INT(rem_channel_call_proxy(ch, proxy, "org.example.Remotable", "greet", types, args, 1,
+                                    on_resp, &rs),
+             0);
+    T_EQ_INT(f.nsent, 1);
+    v = sent_cmd(&f, 0, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.UserRequest");
+    T_EQ_INT(jos_get_int(v, "id", &id), 0);
+    T_EQ_INT(jos_get_obj(v, "request", &req), 0);
+    T_EQ_INT(jos_msg_decode_nested(m, req, &st, &err), 0);
+    T_EQ_STR(jos_val_class(st.items[0]), "hudson.remoting.RemoteInvocationHandler$UserRPCRequest");
+    T_EQ_INT(jos_get_int(st.items[0], "oid", &oid), 0);
+    T_EQ_INT(oid, 9);
+    T_EQ_INT(jos_get_string(st.items[0], "methodName", &meth, &len), 0);
+    T_EQ_STR(meth, "greet");
+    jos_msg_free(m);
+    deliver_ping_answer(&f, id); /* NormalResponse(null) */
+    T_EQ_INT(rs.calls, 1);
+    T_EQ_INT(rs.rc, 0);
+    /* userProxy = 0: a direct RPCRequest command, raw result. */
+    T_EQ_INT(jos_get_obj(proxy, "h", &h), 0);
+    T_EQ_INT(jos_set_bool(pm, h, "userProxy", false), 0);
+    T_EQ_INT(rem_channel_call_proxy(ch, proxy, "org.example.Remotable", "greet", types, args, 1,
+                                    on_resp, &rs),
+             0);
+    v = sent_cmd(&f, f.nsent - 1, &m);
+    T_EQ_STR(jos_val_class(v), "hudson.remoting.RemoteInvocationHandler$UserRPCRequest");
+    jos_msg_free(m);
+    jos_msg_free(pm);
+    fake_link_finish(&f, AG_EPROTO);
+    T_EQ_INT(rs.calls, 2);
+    T_EQ_INT(rs.rc, AG_ECLOSED);
+    fake_link_clear(&f);
+}
+
 T_TEST(callables_registry_sorted_and_documented)
 {
     size_t n = 0;
@@ -1094,4 +1330,6 @@ T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(response_shape_matches_
        T_CASE(concurrent_requests), T_CASE(ostream_window_backlog_and_response_order), T_CASE(garbage_and_unknown_requests),
        T_CASE(our_ping_request_is_byte_exact), T_CASE(broken_link_cleans_everything),
        T_CASE(our_pings_answered_and_dead_controller_detected),
-       T_CASE(set_up_remote_ping_answered_null), T_CASE(allocation_failure_sweep), T_CASE(callables_registry_sorted_and_documented))
+       T_CASE(set_up_remote_ping_answered_null), T_CASE(allocation_failure_sweep),
+       T_CASE(controller_input_streams_greedy_and_pulled), T_CASE(exported_sink_in_a_result),
+       T_CASE(calls_to_controller_proxies), T_CASE(callables_registry_sorted_and_documented))
