@@ -168,7 +168,8 @@ map_get(const struct jos__map *mp, const void *key, size_t len, uint64_t h, uint
     }
 }
 
-static void
+/* Insert or overwrite; true if a new entry was added. */
+static bool
 map_insert(struct jos__map_ent *ents, size_t cap, const struct jos__map_ent *src)
 {
     size_t i = (size_t)src->hash & (cap - 1);
@@ -176,23 +177,20 @@ map_insert(struct jos__map_ent *ents, size_t cap, const struct jos__map_ent *src
     while (ents[i].key != NULL) {
         if (ent_match(&ents[i], src->key, src->len, src->hash)) {
             ents[i].val = src->val;
-            return;
+            return false;
         }
         i = (i + 1) & (cap - 1);
     }
     ents[i] = *src;
+    return true;
 }
 
 static int
 map_put(struct jos__map *mp, const void *key, size_t len, uint64_t h, uint32_t val)
 {
     struct jos__map_ent e = {key, len, h, val};
-    uint32_t old;
 
-    if (map_get(mp, key, len, h, &old)) {
-        map_insert(mp->ents, mp->cap, &e);
-        return 0;
-    }
+    /* Grow first (at most half full), so the insert below always finds a slot. */
     if ((mp->n + 1) * 2 > mp->cap) {
         size_t ncap = mp->cap == 0 ? 64 : mp->cap * 2;
         struct jos__map_ent *ne = ag_calloc(ncap, sizeof(*ne));
@@ -202,15 +200,16 @@ map_put(struct jos__map *mp, const void *key, size_t len, uint64_t h, uint32_t v
         }
         for (size_t i = 0; i < mp->cap; i++) {
             if (mp->ents[i].key != NULL) {
-                map_insert(ne, ncap, &mp->ents[i]);
+                (void)map_insert(ne, ncap, &mp->ents[i]); /* distinct keys: always new */
             }
         }
         ag_free(mp->ents);
         mp->ents = ne;
         mp->cap = ncap;
     }
-    map_insert(mp->ents, mp->cap, &e);
-    mp->n++;
+    if (map_insert(mp->ents, mp->cap, &e)) {
+        mp->n++;
+    }
     return 0;
 }
 
