@@ -8,7 +8,8 @@
  *   ping      controller PingThread$Ping UserRequests answered (decode, dispatch, reply, encode)
  *   rpc       RPCRequest commands on an exported object answered with a String
  *   pipe-out  64 KiB writes to a controller stream, each chunk acked at once (agent -> controller)
- *   pipe-in   64 KiB ProxyOutputStream$Chunks into an exported sink, each acked (controller -> agent)
+ *   pipe-in   64 KiB ProxyOutputStream$Chunks into an exported sink, each acked (controller ->
+ * agent)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -98,8 +99,8 @@ make_rpc(int32_t id, int32_t oid, struct ag_buf *out)
 }
 
 static int
-make_pair(const char *cls, const char *f1, int32_t v1, const char *f2, int32_t v2,
-          const char *f3, int32_t v3, const void *data, size_t n, struct ag_buf *out)
+make_pair(const char *cls, const char *f1, int32_t v1, const char *f2, int32_t v2, const char *f3,
+          int32_t v3, const void *data, size_t n, struct ag_buf *out)
 {
     struct jos_msg *m = NULL;
     struct jos_val *r;
@@ -210,7 +211,8 @@ main(void)
     ag_log_set_level(AG_LOG_SEVERE);
     fake_link_init(&f);
     o.name = "bench";
-    if (rem_channel_new(&f.link, &o, &ch) != 0 || rem_channel_export(ch, &obj_ops, &bo, &oid) != 0 ||
+    if (rem_channel_new(&f.link, &o, &ch) != 0 ||
+        rem_channel_export(ch, &obj_ops, &bo, &oid) != 0 ||
         rem_channel_export_sink(ch, &sink_ops, &sunk, &sink_oid) != 0) {
         return 1;
     }

@@ -83,8 +83,8 @@ static const struct rem_callable_handler callables[] = {
     {"hudson.slaves.ChannelPinger$SetUpRemotePing",
      "null; the agent then pings the controller with these interval and timeout",
      cb_set_up_remote_ping},
-    {"hudson.slaves.SlaveComputer$SlaveVersion", "the remoting version we implement (" AG_REMOTING_VERSION ")",
-     cb_slave_version},
+    {"hudson.slaves.SlaveComputer$SlaveVersion",
+     "the remoting version we implement (" AG_REMOTING_VERSION ")", cb_slave_version},
 };
 
 /* The built-in table merged with the tables of rem_callables_register(), sorted by class name;

@@ -353,8 +353,9 @@ on_link_command(struct proto_link *link, struct ag_iov cmd, void *arg)
     }
     if (top == NULL) {
         ch->st.dropped++;
-        rem__warn_once(ch, "(not a command)", "stream with %zu items instead of one command; "
-                                               "dropped",
+        rem__warn_once(ch, "(not a command)",
+                       "stream with %zu items instead of one command; "
+                       "dropped",
                        m->top.n);
         jos_msg_free(m);
         return;
@@ -530,8 +531,7 @@ on_ping_deadline(uv_timer_t *t)
     if (ch->state == REM_CH_DEAD || !ch->ping_outstanding) {
         return;
     }
-    rem__fmt(why, sizeof(why), "ping to the controller timed out after %u ms",
-                      ch->ping_timeout_ms);
+    rem__fmt(why, sizeof(why), "ping to the controller timed out after %u ms", ch->ping_timeout_ms);
     rem_channel_abort(ch, AG_ETIMEDOUT, why);
 }
 
@@ -630,11 +630,9 @@ rem_channel_new(struct proto_link *link, const struct rem_channel_opts *opts,
         ch->capture = fopen(opts->capture, "ab");
         if (ch->capture == NULL) {
             AG_LOG_WARN(REM_LOG, "cannot open the capture file %s; not capturing", opts->capture);
-        } else if (ftell(ch->capture) == 0 &&
-                   fwrite(CAPTURE_MAGIC, 1, sizeof(CAPTURE_MAGIC) - 1, ch->capture) !=
-                       sizeof(CAPTURE_MAGIC) - 1) {
-            AG_LOG_WARN(REM_LOG, "cannot write the capture file %s; not capturing",
-                        opts->capture);
+        } else if (ftell(ch->capture) == 0 && fwrite(CAPTURE_MAGIC, 1, sizeof(CAPTURE_MAGIC) - 1,
+                                                     ch->capture) != sizeof(CAPTURE_MAGIC) - 1) {
+            AG_LOG_WARN(REM_LOG, "cannot write the capture file %s; not capturing", opts->capture);
             (void)fclose(ch->capture);
             ch->capture = NULL;
         }
@@ -655,8 +653,8 @@ rem_channel_new(struct proto_link *link, const struct rem_channel_opts *opts,
     link->on_closed = on_link_closed;
     link->cb_arg = ch;
     ping_start(ch);
-    AG_LOG_DEBUG(REM_LOG, "%s: channel open on %s (capability ours 0x%" PRIx64 ", peer 0x%" PRIx64
-                          ")",
+    AG_LOG_DEBUG(REM_LOG,
+                 "%s: channel open on %s (capability ours 0x%" PRIx64 ", peer 0x%" PRIx64 ")",
                  ch->name, link->vt != NULL ? link->vt->name : "link", link->our_capability,
                  link->peer_capability);
     *out = ch;

@@ -32,14 +32,14 @@ struct rem_call;
 
 /* Limits and defaults (docs/channel.md). */
 #define REM_MAX_COMMAND_BYTES ((size_t)64 << 20) /* one decoded command */
-#define REM_MAX_CALLS 1024u                     /* requests from the controller running at once */
-#define REM_MAX_PENDING 1024u                   /* our requests waiting for a Response */
-#define REM_MAX_EXPORTS 65536u                  /* live entries of our export table */
-#define REM_MAX_IO_QUEUE 4096u                  /* incoming pipe I/O commands not yet applied */
-#define REM_PIPE_WINDOW ((int64_t)1 << 20)      /* hudson.remoting.Channel.pipeWindowSize */
-#define REM_PIPE_MAX_CHUNK ((size_t)64 << 10)   /* bytes per ProxyOutputStream$Chunk we send */
-#define REM_PIPE_MAX_BACKLOG ((size_t)1 << 20)  /* bytes queued per stream beyond the window */
-#define REM_CLOSE_GRACE_MS 10000u               /* wait for the controller's CloseCommand */
+#define REM_MAX_CALLS 1024u                      /* requests from the controller running at once */
+#define REM_MAX_PENDING 1024u                    /* our requests waiting for a Response */
+#define REM_MAX_EXPORTS 65536u                   /* live entries of our export table */
+#define REM_MAX_IO_QUEUE 4096u                   /* incoming pipe I/O commands not yet applied */
+#define REM_PIPE_WINDOW ((int64_t)1 << 20)       /* hudson.remoting.Channel.pipeWindowSize */
+#define REM_PIPE_MAX_CHUNK ((size_t)64 << 10)    /* bytes per ProxyOutputStream$Chunk we send */
+#define REM_PIPE_MAX_BACKLOG ((size_t)1 << 20)   /* bytes queued per stream beyond the window */
+#define REM_CLOSE_GRACE_MS 10000u                /* wait for the controller's CloseCommand */
 /* ChannelPinger defaults (channel.md 8): hudson.slaves.ChannelPinger.pingIntervalSeconds/
  * pingTimeoutSeconds. */
 #define REM_PING_INTERVAL_MS 300000u
@@ -47,8 +47,7 @@ struct rem_call;
 
 /* The link is gone and the channel has terminated; fires once, from the loop. code 0 = orderly
  * close (CloseCommand exchanged or requested by us), else the link's error code. */
-typedef void (*rem_channel_closed_cb)(struct rem_channel *ch, int code, const char *why,
-                                      void *arg);
+typedef void (*rem_channel_closed_cb)(struct rem_channel *ch, int code, const char *why, void *arg);
 
 struct rem_channel_opts {
     uv_loop_t *loop;     /* timers (pings, close grace); NULL: no timers (unit tests) */
@@ -93,11 +92,11 @@ uv_loop_t *rem_channel_loop(const struct rem_channel *ch);
 struct rem_channel_stats {
     uint64_t commands_in;
     uint64_t commands_out;
-    uint64_t dropped;         /* undecodable or unknown commands */
-    uint32_t calls_running;   /* controller requests not answered yet */
-    uint32_t pending;         /* our requests waiting for a Response */
-    uint32_t exports;         /* live entries of our export table (oid 1 included) */
-    uint32_t ostreams;        /* controller streams we write to */
+    uint64_t dropped;       /* undecodable or unknown commands */
+    uint32_t calls_running; /* controller requests not answered yet */
+    uint32_t pending;       /* our requests waiting for a Response */
+    uint32_t exports;       /* live entries of our export table (oid 1 included) */
+    uint32_t ostreams;      /* controller streams we write to */
     uint64_t pings_sent;
     uint64_t pings_answered;
     bool close_sent;

@@ -213,7 +213,8 @@ io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
     case REM_IO_CONNECT:
         /* We never create local-to-remote Pipes, so oidRos is not ours: Java would release it. */
         rem__warn_once(ch, "Pipe$ConnectCommand",
-                       "Pipe$ConnectCommand for a pipe end %" PRId32 " we did not export", io->oid2);
+                       "Pipe$ConnectCommand for a pipe end %" PRId32 " we did not export",
+                       io->oid2);
         rem__export_unref(ch, io->oid2, NULL);
         break;
     }
@@ -365,8 +366,8 @@ link_full(const struct rem_channel *ch)
 static size_t
 chunk_credit(const struct rem_ostream *os, size_t left)
 {
-    int64_t want = (int64_t)(left < (size_t)REM_PIPE_WINDOW / 10 ? left
-                                                                 : (size_t)REM_PIPE_WINDOW / 10);
+    int64_t want =
+        (int64_t)(left < (size_t)REM_PIPE_WINDOW / 10 ? left : (size_t)REM_PIPE_WINDOW / 10);
     size_t n = left;
 
     if (os->window < want || os->window <= 0) {
@@ -400,8 +401,8 @@ chunk_send_direct(struct rem_ostream *os, int32_t req_id, const uint8_t *p, size
     }
     jos_msg_free(m);
     os->window -= (int64_t)n;
-    AG_TRACE(AG_TRACE_PIPE, "%s: pipe %" PRId32 ": %zu bytes, ioId %" PRId32, ch->name, os->oid,
-             n, io_id);
+    AG_TRACE(AG_TRACE_PIPE, "%s: pipe %" PRId32 ": %zu bytes, ioId %" PRId32, ch->name, os->oid, n,
+             io_id);
     return io_id;
 }
 
@@ -437,9 +438,9 @@ oop_send(struct rem_ostream *os, struct rem_oop *op)
         cmd = rem__cmd_flush(m, io_id, os->oid, op->req_id);
         break;
     case REM_OOP_EOF:
-        cmd = rem__cmd_eof(m, io_id, os->oid, op->req_id,
-                           op->error != NULL ? rem_new_exception(m, "java.io.IOException", op->error)
-                                             : NULL);
+        cmd = rem__cmd_eof(
+            m, io_id, os->oid, op->req_id,
+            op->error != NULL ? rem_new_exception(m, "java.io.IOException", op->error) : NULL);
         break;
     }
     if (rem__send(ch, m, cmd) != 0) {
@@ -933,7 +934,8 @@ on_pull_response(struct rem_channel *ch, int rc, struct jos_msg *m, struct jos_v
         pull_end(pl, error != NULL ? error : "read failed");
         return;
     }
-    if (value == NULL || jos_get_int(value, "len", &len) != 0 || jos_get_bytes(value, "buf", &buf) != 0) {
+    if (value == NULL || jos_get_int(value, "len", &len) != 0 ||
+        jos_get_bytes(value, "buf", &buf) != 0) {
         pull_end(pl, "malformed ProxyInputStream$Buffer");
         return;
     }

@@ -75,22 +75,22 @@ struct rem_call {
     struct rem_channel *ch; /* NULL once detached (channel terminated) */
     enum rem_call_kind kind;
     int32_t id;
-    int32_t last_io_in;    /* Request.lastIoId from the controller */
-    uint64_t wait_seq;     /* start once ch->io_seq_done reaches this */
-    bool waiting_io;       /* not started yet: waiting for incoming I/O */
+    int32_t last_io_in; /* Request.lastIoId from the controller */
+    uint64_t wait_seq;  /* start once ch->io_seq_done reaches this */
+    bool waiting_io;    /* not started yet: waiting for incoming I/O */
     bool started;
-    bool completed;        /* result set; the Response may still wait for io_pending */
-    bool failed;           /* result is a Throwable */
+    bool completed; /* result set; the Response may still wait for io_pending */
+    bool failed;    /* result is a Throwable */
     bool cancelled;
-    struct jos_msg *in;    /* owned: the command (and the decoded payload) */
+    struct jos_msg *in; /* owned: the command (and the decoded payload) */
     const struct jos_val *callable;
     const char *class_name; /* in `in`'s arena or static */
     int32_t loader_oid;
     const struct rem_callable_handler *h;
-    struct jos_msg *out;   /* owned: the handler's builder */
+    struct jos_msg *out; /* owned: the handler's builder */
     struct jos_val *result;
-    int32_t last_io_id;    /* last ioId we sent on its behalf */
-    size_t io_pending;     /* pipe operations queued on its behalf */
+    int32_t last_io_id; /* last ioId we sent on its behalf */
+    size_t io_pending;  /* pipe operations queued on its behalf */
     rem_call_cancel_cb cancel_cb;
     void *cancel_arg;
     void *data;
@@ -99,10 +99,10 @@ struct rem_call {
 struct rem_pending {
     struct rem_list node;
     int32_t id;
-    bool user;             /* returnValue is a UserRequest response object */
+    bool user; /* returnValue is a UserRequest response object */
     bool waiting_io;
     uint64_t wait_seq;
-    struct jos_msg *resp;  /* owned while waiting for incoming I/O */
+    struct jos_msg *resp; /* owned while waiting for incoming I/O */
     struct jos_val *resp_val;
     rem_response_cb cb;
     void *arg;
@@ -136,12 +136,12 @@ struct rem_io {
     struct rem_channel *ch;
     enum rem_io_kind kind;
     int32_t oid;
-    int32_t oid2;         /* ConnectCommand: oidRos */
-    struct jos_msg *msg;  /* owned: holds data */
+    int32_t oid2;        /* ConnectCommand: oidRos */
+    struct jos_msg *msg; /* owned: holds data */
     struct ag_iov data;
-    char error[200];      /* EOF: the controller's error text, "" for none */
+    char error[200]; /* EOF: the controller's error text, "" for none */
     bool has_error;
-    bool busy;            /* handed to a sink that answered REM_SINK_PENDING */
+    bool busy; /* handed to a sink that answered REM_SINK_PENDING */
 };
 
 enum rem_oop_kind {
@@ -158,7 +158,7 @@ struct rem_oop {
     int32_t req_id;
     size_t len;
     size_t off;
-    char *error;           /* owned, EOF only */
+    char *error; /* owned, EOF only */
     uint8_t data[];
 };
 
@@ -168,9 +168,9 @@ struct rem_ostream {
     int32_t oid;
     uint32_t refs;
     int64_t window;
-    bool dead;     /* NotifyDeadWriter or channel gone */
-    bool closed;   /* EOF queued */
-    bool full;     /* a write reported "full": call drain when empty */
+    bool dead;   /* NotifyDeadWriter or channel gone */
+    bool closed; /* EOF queued */
+    bool full;   /* a write reported "full": call drain when empty */
     struct rem_list ops;
     size_t backlog;
     rem_ostream_drain_cb drain;
@@ -184,7 +184,7 @@ struct rem_pull {
     int32_t oid;
     const struct rem_sink_ops *ops;
     void *ctx;
-    bool busy;    /* a request or a sink write is in flight */
+    bool busy; /* a request or a sink write is in flight */
     bool done;
 };
 
@@ -297,9 +297,8 @@ void rem__calls_io_progress(struct rem_channel *ch);
 void rem__calls_terminate(struct rem_channel *ch);
 void rem__call_io_sent(struct rem_call *call, int32_t io_id);
 void rem__call_io_dropped(struct rem_call *call);
-AG_MUST_CHECK int rem__request_send(struct rem_channel *ch, struct jos_msg *m,
-                                    struct jos_val *cmd, int32_t id, bool user,
-                                    rem_response_cb cb, void *arg);
+AG_MUST_CHECK int rem__request_send(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd,
+                                    int32_t id, bool user, rem_response_cb cb, void *arg);
 int32_t rem__next_request_id(struct rem_channel *ch);
 /* The RPC dispatch shared by RPCRequest commands and UserRPCRequest callables. */
 void rem__rpc_dispatch(struct rem_call *call, const struct jos_val *rpc);

@@ -128,7 +128,7 @@ send_response(struct rem_channel *ch, struct jos_msg *m, int32_t id, int32_t las
         char msg[240];
 
         rem__fmt(msg, sizeof(msg), "native-agent could not encode its reply: %s",
-                          m->build_detail.msg);
+                 m->build_detail.msg);
         rem__reply_error(ch, id, "java.io.IOException", msg);
     }
 }
@@ -151,7 +151,8 @@ rem__reply_error(struct rem_channel *ch, int32_t id, const char *exc_class, cons
         }
         e = rem_new_exception(m, "java.io.IOException", msg);
     }
-    rem__ignore(rem__send(ch, m, rem__cmd_response(m, id, 0, e, NULL))); /* failure aborts the link */
+    rem__ignore(
+        rem__send(ch, m, rem__cmd_response(m, id, 0, e, NULL))); /* failure aborts the link */
     jos_msg_free(m);
 }
 
@@ -170,7 +171,8 @@ call_reply(struct rem_call *call)
         /* channel.md 4.5: NormalResponse{payload} (we advertise PROXY_EXCEPTION_FALLBACK). */
         ret = jos_new_object(m, "hudson.remoting.UserRequest$NormalResponse");
         if (ret != NULL) {
-            rem__ignore(jos_set_obj(m, ret, "response", jos_new_payload(m, call->result))); /* sticky */
+            rem__ignore(
+                jos_set_obj(m, ret, "response", jos_new_payload(m, call->result))); /* sticky */
         }
     } else {
         ret = call->result;
@@ -354,8 +356,7 @@ call_new(struct rem_channel *ch, enum rem_call_kind kind, int32_t id, int32_t la
     if (ch->ncalls >= REM_MAX_CALLS) {
         char msg[128];
 
-        rem__fmt(msg, sizeof(msg), "native-agent is running %u requests already",
-                          REM_MAX_CALLS);
+        rem__fmt(msg, sizeof(msg), "native-agent is running %u requests already", REM_MAX_CALLS);
         rem__warn_once(ch, "(too many calls)", "%s; request %" PRId32 " refused", msg, id);
         rem__reply_error(ch, id, "java.io.IOException", msg);
         jos_msg_free(m);
@@ -403,7 +404,9 @@ call_unsupported(struct rem_call *call)
 }
 
 static const struct rem_callable_handler unsupported_handler = {
-    "(unsupported)", "", call_unsupported,
+    "(unsupported)",
+    "",
+    call_unsupported,
 };
 
 void
@@ -453,9 +456,8 @@ rem__on_user_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *
         rem__warn_once(ch, "(undecodable callable)",
                        "cannot decode the callable of request %" PRId32 " (%s): %s", id, ts,
                        rc != 0 ? err.msg : "no object");
-        rem_call_fail(call, "java.io.IOException",
-                      "native-agent cannot decode the callable %s: %s", ts,
-                      rc != 0 ? err.msg : "the payload holds no object");
+        rem_call_fail(call, "java.io.IOException", "native-agent cannot decode the callable %s: %s",
+                      ts, rc != 0 ? err.msg : "the payload holds no object");
         return;
     }
     call->callable = s.items[0];
@@ -508,8 +510,8 @@ rem__on_cancel(struct rem_channel *ch, struct jos_val *cmd)
         if (call->id != id || call->completed || call->cancelled) {
             continue;
         }
-        AG_LOG_DEBUG(REM_LOG, "%s: request %" PRId32 " (%s) cancelled by the controller",
-                     ch->name, id, call->class_name);
+        AG_LOG_DEBUG(REM_LOG, "%s: request %" PRId32 " (%s) cancelled by the controller", ch->name,
+                     id, call->class_name);
         call->cancelled = true;
         if (!call->started) {
             /* Java interrupts it before it ran: it fails without running. */
@@ -536,8 +538,8 @@ rem__rpc_dispatch(struct rem_call *call, const struct jos_val *rpc)
     struct jos_val *args = NULL;
     struct rem_export *e;
 
-    if (jos_get_int(rpc, "oid", &oid) != 0 || jos_get_string(rpc, "methodName", &method, &len) != 0 ||
-        method == NULL) {
+    if (jos_get_int(rpc, "oid", &oid) != 0 ||
+        jos_get_string(rpc, "methodName", &method, &len) != 0 || method == NULL) {
         rem_call_fail(call, "java.io.IOException", "native-agent: malformed RPCRequest");
         return;
     }
@@ -627,10 +629,10 @@ rem_channel_call(struct rem_channel *ch, struct jos_val *callable, rem_response_
         cls = dollar != NULL ? dollar + 1 : dot != NULL ? dot + 1 : cls;
     }
     id = rem__next_request_id(ch);
-    rc = rem__request_send(ch, m,
-                           rem__cmd_user_request(m, id, ch->core_loader_oid, callable,
-                                                 cls != NULL ? cls : "null"),
-                           id, true, cb, arg);
+    rc = rem__request_send(
+        ch, m,
+        rem__cmd_user_request(m, id, ch->core_loader_oid, callable, cls != NULL ? cls : "null"), id,
+        true, cb, arg);
     jos_msg_free(m);
     return rc;
 }
@@ -672,16 +674,17 @@ rem_channel_call_proxy(struct rem_channel *ch, const struct jos_val *proxy, cons
     ta = jos_new_obj_array(m, "[Ljava.lang.String;", n);
     aa = jos_new_obj_array(m, "[Ljava.lang.Object;", n);
     for (uint32_t i = 0; i < n && ta != NULL && aa != NULL; i++) {
-        rem__ignore(jos_array_set(m, ta, i, jos_new_cstring(m, types[i]))); /* sticky */
+        rem__ignore(jos_array_set(m, ta, i, jos_new_cstring(m, types[i])));  /* sticky */
         rem__ignore(jos_array_set(m, aa, i, args != NULL ? args[i] : NULL)); /* sticky */
     }
     if (rpc != NULL) {
-        rem__ignore(jos_set_int(m, rpc, "id", id));                                  /* sticky */
-        rem__ignore(jos_set_int(m, rpc, "oid", oid));                                /* sticky */
-        rem__ignore(jos_set_obj(m, rpc, "arguments", aa));                           /* sticky */
-        rem__ignore(jos_set_obj(m, rpc, "declaringClassName", jos_new_cstring(m, iface))); /* sticky */
+        rem__ignore(jos_set_int(m, rpc, "id", id));        /* sticky */
+        rem__ignore(jos_set_int(m, rpc, "oid", oid));      /* sticky */
+        rem__ignore(jos_set_obj(m, rpc, "arguments", aa)); /* sticky */
+        rem__ignore(
+            jos_set_obj(m, rpc, "declaringClassName", jos_new_cstring(m, iface)));  /* sticky */
         rem__ignore(jos_set_obj(m, rpc, "methodName", jos_new_cstring(m, method))); /* sticky */
-        rem__ignore(jos_set_obj(m, rpc, "types", ta));                               /* sticky */
+        rem__ignore(jos_set_obj(m, rpc, "types", ta));                              /* sticky */
     }
     if (user_proxy) {
         char ts[256];
@@ -775,9 +778,9 @@ rem__on_response(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd)
         jos_msg_free(m);
         return;
     }
-    rem__ignore(jos_get_int(cmd, "lastIoId", &last_io));  /* 0 if missing */
-    rem__ignore(jos_get_obj(cmd, "exception", &exc));     /* NULL if missing */
-    rem__ignore(jos_get_obj(cmd, "returnValue", &rv));    /* NULL if missing */
+    rem__ignore(jos_get_int(cmd, "lastIoId", &last_io)); /* 0 if missing */
+    rem__ignore(jos_get_obj(cmd, "exception", &exc));    /* NULL if missing */
+    rem__ignore(jos_get_obj(cmd, "returnValue", &rv));   /* NULL if missing */
     if (exc != NULL) {
         rem__throwable_text(exc, etext, sizeof(etext));
         rc = AG_EREFUSED;
