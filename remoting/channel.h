@@ -36,6 +36,7 @@ struct rem_call;
 #define REM_MAX_PENDING 1024u                    /* our requests waiting for a Response */
 #define REM_MAX_EXPORTS 65536u                   /* live entries of our export table */
 #define REM_MAX_IO_QUEUE 4096u                   /* incoming pipe I/O commands not yet applied */
+#define REM_MAX_IO_BYTES ((size_t)64 << 20) /* chunk bytes queued on the incoming I/O lane */
 #define REM_PIPE_WINDOW ((int64_t)1 << 20)       /* hudson.remoting.Channel.pipeWindowSize */
 #define REM_PIPE_MAX_CHUNK ((size_t)64 << 10)    /* bytes per ProxyOutputStream$Chunk we send */
 #define REM_PIPE_MAX_BACKLOG ((size_t)1 << 20)   /* bytes queued per stream beyond the window */

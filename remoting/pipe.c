@@ -148,6 +148,7 @@ io_finish(struct rem_channel *ch, struct rem_io *io, int rc)
     }
     rem_list_del(&io->node);
     ch->nio--;
+    ch->io_bytes -= io->data.len;
     ch->io_seq_done++;
     io_free(io);
 }
@@ -187,6 +188,7 @@ io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
                            io->oid);
             rem_list_del(&io->node);
             ch->nio--;
+            ch->io_bytes -= io->data.len;
             ch->io_seq_done++;
             io_free(io);
             return;
@@ -283,7 +285,13 @@ rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, struct jos_msg *m
         io->has_error = true;
         rem__throwable_text(error, io->error, sizeof(io->error));
     }
+    if (ch->io_bytes + io->data.len > REM_MAX_IO_BYTES) {
+        io_free(io);
+        rem_channel_abort(ch, AG_ELIMIT, "the controller sent more pipe data than its window");
+        return;
+    }
     rem_list_push(&ch->io_queue, &io->node);
+    ch->io_bytes += io->data.len;
     ch->nio++;
     ch->io_seq_in++;
     if (!ch->io_running) {
@@ -299,6 +307,7 @@ rem__io_terminate(struct rem_channel *ch)
 
         rem_list_del(&io->node);
         ch->nio--;
+        ch->io_bytes -= io->data.len;
         if (io->busy) {
             io->ch = NULL; /* the sink still owes on_sink_done, which frees it */
         } else {

@@ -218,6 +218,7 @@ struct rem_channel {
     int32_t next_io_id; /* outgoing ioIds, from 1 */
     struct rem_list io_queue;
     uint32_t nio;
+    size_t io_bytes;      /* chunk bytes queued on the lane */
     uint64_t io_seq_in;   /* incoming I/O commands received */
     uint64_t io_seq_done; /* ... and applied */
     bool io_running;
