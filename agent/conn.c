@@ -65,6 +65,11 @@ struct agent_conn {
 
     char *cookie; /* owned: the controller's cookie from the last session */
 
+    /* env http_proxy / no_proxy (transport.md 3.8) */
+    bool have_proxy;
+    struct proto_dial_proxy proxy; /* credentials borrowed from conf */
+    const char *no_proxy;          /* borrowed from the environment, or NULL */
+
     /* WebSocket mode (5.1, 9.2) */
     struct proto_ws *ws;                /* upgrade in flight, or the session's link */
     struct proto_ws_preflight *pf;      /* pre-flight in flight */
@@ -162,6 +167,29 @@ retry_text(const struct agent_conn *c, char *out, size_t size)
     } else {
         (void)snprintf(out, size, "%llu milliseconds", (unsigned long long)c->retry_ms);
     }
+}
+
+/* The env proxy for a connection to host (http:// discovery and the agent port only). */
+static const struct proto_dial_proxy *
+proxy_for(const struct agent_conn *c, const char *host)
+{
+    if (!c->have_proxy || proto_dial_no_proxy(c->no_proxy, host)) {
+        return NULL;
+    }
+    AG_LOG_DEBUG(C_LOG, "using HTTP proxy %s:%u for %s", c->proxy.host, (unsigned)c->proxy.port,
+                 host);
+    return &c->proxy;
+}
+
+static const struct proto_dial_proxy *
+proxy_for_url(const struct agent_conn *c, const char *url)
+{
+    struct proto_http_url u;
+
+    if (strncmp(url, "http:", 5) != 0 || proto_http_url_parse(url, &u, NULL) != 0) {
+        return NULL; /* https gets no env proxy (3.8) */
+    }
+    return proxy_for(c, u.host);
 }
 
 /* ---- stopping ---- */
@@ -392,6 +420,7 @@ on_ready_timer(uv_timer_t *t)
     o.tls_ctx = c->https_ctx;
     o.connect_ms = AGENT_CONN_READY_POLL_MS;
     o.read_ms = AGENT_CONN_READY_POLL_MS;
+    o.proxy = proxy_for_url(c, url);
     rc = proto_http_get(c->loop, &o, on_ready, c, &c->http, &err);
     if (rc != 0) {
         AG_LOG_INFO(C_LOG, "Failed to connect to %s. Will try again: %s", c->urls[0], err.msg);
@@ -808,6 +837,7 @@ try_protocol(struct agent_conn *c)
         AG_LOG_INFO(C_LOG, "Connecting to %s:%u", c->ep.host, (unsigned)c->ep.port);
         p.host = c->ep.host;
         p.port = c->ep.port;
+        p.proxy = proxy_for(c, c->ep.host);
         p.identity = c->ep.identity;
         p.identity_len = c->ep.identity_len;
         p.name = c->conf->name;
@@ -995,7 +1025,8 @@ on_discovery(struct proto_http *h, int status, const struct proto_http_resp *res
         return;
     }
     conn_set_state(c, AGENT_CONN_PROBING);
-    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port, NULL, false, on_probe, c, &c->probe);
+    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port, proxy_for(c, c->ep.host), false,
+                          on_probe, c, &c->probe);
     if (rc != 0) {
         (void)ag_err_set(&err, rc, 0, "%s provided port:%u is not reachable on host %s", url,
                          (unsigned)c->ep.port, c->ep.host);
@@ -1040,6 +1071,7 @@ discover_next(struct agent_conn *c)
             o.credentials = c->conf->credentials;
             o.proxy_credentials = c->conf->proxy_credentials;
             o.tls_ctx = c->https_ctx;
+            o.proxy = proxy_for_url(c, sal);
             rc = proto_http_get(c->loop, &o, on_discovery, c, &c->http, &err);
         }
         if (rc == 0) {
@@ -1166,6 +1198,22 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
 
         if (ag_parse_u64(test_retry, strlen(test_retry), 600000, &v) == 0 && v > 0) {
             c->retry_ms = v;
+        }
+    }
+    {
+        const char *hp = getenv("http_proxy");
+
+        if (hp != NULL && hp[0] != '\0') {
+            if (proto_dial_proxy_parse(hp, &c->proxy, &err) == 0) {
+                c->have_proxy = true;
+                c->proxy.credentials = conf->proxy_credentials;
+            } else {
+                AG_LOG_WARN(C_LOG, "ignoring http_proxy: %s", err.msg);
+            }
+        }
+        c->no_proxy = getenv("no_proxy");
+        if (c->no_proxy == NULL) {
+            c->no_proxy = getenv("NO_PROXY");
         }
     }
     if (test_step != NULL) {

@@ -1,7 +1,9 @@
 #include "dial.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "base64.h"
@@ -405,4 +407,175 @@ proto_dial_cancel(struct proto_dial *d)
     case DIAL_DONE:
         break;
     }
+}
+
+int
+proto_dial_proxy_parse(const char *http_proxy, struct proto_dial_proxy *out, struct ag_err *err)
+{
+    const char *p = http_proxy;
+    const char *end;
+    const char *colon;
+    const char *hs;
+    uint64_t port = 0;
+    size_t hl;
+
+    memset(out, 0, sizeof(*out));
+    if (strncasecmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else if (strstr(p, "://") != NULL) {
+        return ag_err_set(err, AG_EUSAGE, 0, "http_proxy %.100s is not an http:// URL",
+                          http_proxy);
+    }
+    end = p + strcspn(p, "/?#");
+    for (const char *at = p; at < end; at++) {
+        if (*at == '@') {
+            p = at + 1; /* remoting ignores credentials in http_proxy */
+        }
+    }
+    hs = p;
+    if (*hs == '[') {
+        const char *rb = memchr(hs, ']', (size_t)(end - hs));
+
+        if (rb == NULL) {
+            return ag_err_set(err, AG_EUSAGE, 0, "http_proxy %.100s: bad IPv6 address",
+                              http_proxy);
+        }
+        colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+        hs++;
+        hl = (size_t)(rb - hs);
+    } else {
+        colon = memchr(hs, ':', (size_t)(end - hs));
+        hl = (size_t)((colon != NULL ? colon : end) - hs);
+    }
+    if (colon == NULL || colon + 1 >= end ||
+        ag_parse_u64(colon + 1, (size_t)(end - colon - 1), 65535, &port) != 0 || port == 0) {
+        return ag_err_set(err, AG_EUSAGE, 0, "http_proxy %.100s has no valid port", http_proxy);
+    }
+    if (hl == 0 || hl >= sizeof(out->host)) {
+        return ag_err_set(err, AG_EUSAGE, 0, "http_proxy %.100s has no valid host", http_proxy);
+    }
+    memcpy(out->host, hs, hl);
+    out->host[hl] = '\0';
+    out->port = (uint16_t)port;
+    return 0;
+}
+
+/* addr/bits against an address of the same family. */
+static bool
+cidr_match(const uint8_t *net, const uint8_t *addr, size_t len, unsigned bits)
+{
+    size_t full = bits / 8;
+
+    if (bits > len * 8) {
+        return false;
+    }
+    if (memcmp(net, addr, full) != 0) {
+        return false;
+    }
+    if (bits % 8 != 0) {
+        uint8_t mask = (uint8_t)(0xFFu << (8 - bits % 8));
+
+        return (net[full] & mask) == (addr[full] & mask);
+    }
+    return true;
+}
+
+static bool
+entry_match(const char *e, size_t el, const char *host, const uint8_t *haddr, int hfam)
+{
+    char buf[256];
+    const char *slash;
+    uint8_t net[16];
+
+    if (el == 0 || el >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, e, el);
+    buf[el] = '\0';
+    slash = strchr(buf, '/');
+    if (slash != NULL) {
+        uint64_t bits = 0;
+        size_t nl = (size_t)(slash - buf);
+
+        buf[nl] = '\0';
+        if (hfam == 0 || ag_parse_u64(slash + 1, strlen(slash + 1), 128, &bits) != 0) {
+            return false;
+        }
+        if (hfam == AF_INET && inet_pton(AF_INET, buf, net) == 1) {
+            return cidr_match(net, haddr, 4, (unsigned)bits);
+        }
+        if (hfam == AF_INET6 && inet_pton(AF_INET6, buf, net) == 1) {
+            return cidr_match(net, haddr, 16, (unsigned)bits);
+        }
+        return false;
+    }
+    if (inet_pton(AF_INET, buf, net) == 1) {
+        return hfam == AF_INET && memcmp(net, haddr, 4) == 0;
+    }
+    if (inet_pton(AF_INET6, buf, net) == 1) {
+        return hfam == AF_INET6 && memcmp(net, haddr, 16) == 0;
+    }
+    /* Domain suffix: host.endsWith(entry), as remoting does. */
+    {
+        size_t hl = strlen(host);
+
+        return hl >= el && memcmp(host + hl - el, buf, el) == 0;
+    }
+}
+
+bool
+proto_dial_no_proxy(const char *no_proxy, const char *host)
+{
+    uint8_t haddr[16] = {0};
+    int hfam = 0;
+    char sep;
+    const char *p;
+
+    if (strcmp(host, "localhost") == 0) {
+        return true;
+    }
+    if (inet_pton(AF_INET, host, haddr) == 1) {
+        hfam = AF_INET;
+        if (haddr[0] == 127) {
+            return true;
+        }
+    } else if (inet_pton(AF_INET6, host, haddr) == 1) {
+        static const uint8_t lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+        hfam = AF_INET6;
+        if (memcmp(haddr, lo, 16) == 0) {
+            return true;
+        }
+    }
+    if (no_proxy == NULL) {
+        return false;
+    }
+    sep = strchr(no_proxy, ',') != NULL ? ',' : '|';
+    p = no_proxy;
+    while (*p != '\0') {
+        const char *e = strchr(p, sep);
+        const char *a = p;
+        const char *b = e != NULL ? e : p + strlen(p);
+
+        while (a < b && (*a == ' ' || *a == '\t')) {
+            a++;
+        }
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t')) {
+            b--;
+        }
+        if (a < b && *a == '.') {
+            a++;
+        }
+        if (b - a >= 2 && a[0] == '*' && a[1] == '.') {
+            a += 2;
+        }
+        if (a < b && entry_match(a, (size_t)(b - a), host, haddr, hfam)) {
+            return true;
+        }
+        if (e == NULL) {
+            break;
+        }
+        p = e + 1;
+    }
+    return false;
 }

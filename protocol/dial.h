@@ -59,4 +59,21 @@ void proto_dial_close_tcp(uv_tcp_t *tcp);
 struct ag_err;
 AG_MUST_CHECK int proto_dial_proxy_status(const char *line, size_t len, struct ag_err *err);
 
+/*
+ * Parse an http_proxy value ("http://[user:pass@]host:port[/]"; credentials in it are ignored,
+ * as remoting does). The port is mandatory (transport.md 3.8: agent.jar cannot use one
+ * without). 0, or AG_EUSAGE with a message.
+ */
+AG_MUST_CHECK int proto_dial_proxy_parse(const char *http_proxy, struct proto_dial_proxy *out,
+                                         struct ag_err *err);
+
+/*
+ * Whether no_proxy (remoting's NoProxyEvaluator, transport.md 3.8) exempts host from the
+ * proxy: entries split on ',' (or '|' when there is no comma), trimmed, a leading '.' and then
+ * a leading "*." dropped; an entry is an IP literal, a CIDR block or a domain suffix
+ * (case-sensitive, no dot boundary). localhost and loopback addresses are always exempt.
+ * no_proxy may be NULL.
+ */
+bool proto_dial_no_proxy(const char *no_proxy, const char *host);
+
 #endif

@@ -352,6 +352,93 @@ def case_dead_port():
     return a, None
 
 
+def start_tinyproxy(auth):
+    """tinyproxy on 127.0.0.1 with a temporary configuration; returns (process, port, log)."""
+    exe = None
+    for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin", "/usr/sbin"]:
+        if os.access(os.path.join(d, "tinyproxy"), os.X_OK):
+            exe = os.path.join(d, "tinyproxy")
+            break
+    if exe is None:
+        return None, 0, None
+    tmp = tempfile.mkdtemp(prefix="e2e-proxy-")
+    port = free_port()
+    conf = os.path.join(tmp, "tinyproxy.conf")
+    with open(conf, "w") as f:
+        f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogLevel Info\nMaxClients 20\n"
+                "Allow 127.0.0.1\n" % port)
+        if auth:
+            f.write("BasicAuth %s %s\n" % auth)
+    log = os.path.join(tmp, "tinyproxy.log")
+    p = subprocess.Popen([exe, "-d", "-c", conf], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return p, port, log
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    raise Failure("tinyproxy did not start")
+
+
+def case_proxy():
+    """http_proxy and -proxyCredentials through a real tinyproxy (transport.md 3.8). The URL
+    names the controller by a host name other than localhost (loopback IPs and localhost are
+    never proxied), here the machine's own name when it resolves to 127.0.0.1."""
+    name = socket.gethostname()
+    try:
+        if socket.gethostbyname(name) != "127.0.0.1":
+            raise OSError
+    except OSError:
+        name = None
+    tp, port, log = start_tinyproxy(("alice", "s3cret"))
+    if tp is None or name is None:
+        print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
+        sys.exit(77)
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        url = ctl["http_url"].replace("127.0.0.1", name)
+        env = {"http_proxy": "http://127.0.0.1:%d" % port, "no_proxy": "example.com"}
+        a = Agent("-url", url, "-noReconnect", "-proxyCredentials", "alice:s3cret", *cred(ctl),
+                  env=env)
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Connecting to %s:%s$" % (re.escape(name), ctl["agent_port"]),
+                            r"INFO: Connected$", r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%s" % (name, ctl["agent_port"])) >= 2,
+              "the probe and the connection did not go through the proxy:\n" + text[-2000:])
+        check("GET http://%s" % name in text or "tcpSlaveAgentListener" in text,
+              "discovery did not go through the proxy")
+        no_secret(a, "s3cret")
+        # Wrong proxy credentials: one clear line, nothing connects.
+        b = Agent("-url", url, "-noReconnect", "-proxyCredentials", "alice:wrong", *cred(ctl),
+                  env=env)
+        rc = b.wait_exit(30)
+        check(b.count(r"SEVERE: Could not locate server among .*(407|401)") == 1,
+              "no single proxy refusal line")
+        check(rc == 1, "exit status %d, want 1" % rc)
+        # no_proxy exempts the host: no proxy, so it connects directly (and the proxy sees nothing
+        # new).
+        time.sleep(0.5)
+        with open(log) as f:
+            before = len(re.findall(r"Request \(file descriptor \d+\)", f.read()))
+        c = Agent("-url", url, "-noReconnect", *cred(ctl),
+                  env={"http_proxy": "http://127.0.0.1:%d" % port, "no_proxy": name})
+        rc = c.wait_exit(30)
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "no_proxy run failed")
+        with open(log) as f:
+            after = len(re.findall(r"Request \(file descriptor \d+\)", f.read()))
+        check(after == before, "no_proxy host went through the proxy")
+    finally:
+        ctl.stop()
+        tp.terminate()
+        tp.wait()
+    return a, ctl
+
+
 def case_websocket():
     ctl = Controller("--hold-ms", "1500")
     try:

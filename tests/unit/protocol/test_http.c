@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dial.h"
 #include "err.h"
 #include "harness.h"
 #include "http.h"
@@ -364,6 +365,48 @@ T_TEST(test_versions)
     T_CHECK(proto_version_cmp("2.00001", "2.1") == 0);
 }
 
-T_MAIN(T_CASE(test_url), T_CASE(test_head_parser), T_CASE(test_head_limits),
+T_TEST(test_proxy_env)
+{
+    struct proto_dial_proxy p;
+    struct ag_err err = {0};
+    char line[] = "HTTP/1.0 407 Proxy Authentication Required";
+
+    T_EQ_INT(proto_dial_proxy_parse("http://user:pw@proxy.example:3128/", &p, &err), 0);
+    T_EQ_STR(p.host, "proxy.example");
+    T_EQ_INT(p.port, 3128);
+    T_EQ_INT(proto_dial_proxy_parse("10.0.0.1:8080", &p, &err), 0);
+    T_EQ_STR(p.host, "10.0.0.1");
+    T_EQ_INT(proto_dial_proxy_parse("http://[::1]:3128", &p, &err), 0);
+    T_EQ_STR(p.host, "::1");
+    T_EQ_INT(proto_dial_proxy_parse("http://proxy.example", &p, &err), AG_EUSAGE);
+    T_CHECK(strstr(err.msg, "no valid port") != NULL);
+    T_EQ_INT(proto_dial_proxy_parse("socks5://p:1080", &p, &err), AG_EUSAGE);
+
+    /* localhost and loopback are never proxied */
+    T_CHECK(proto_dial_no_proxy(NULL, "localhost"));
+    T_CHECK(proto_dial_no_proxy(NULL, "127.0.0.1"));
+    T_CHECK(proto_dial_no_proxy(NULL, "::1"));
+    T_CHECK(!proto_dial_no_proxy(NULL, "jenkins.example"));
+    /* suffixes without a dot boundary, leading '.' and '*.' dropped, ',' or '|' */
+    T_CHECK(proto_dial_no_proxy("jenkins.io", "myjenkins.io"));
+    T_CHECK(proto_dial_no_proxy(" .example.com , other", "ci.example.com"));
+    T_CHECK(proto_dial_no_proxy("*.example.com|x", "ci.example.com"));
+    T_CHECK(!proto_dial_no_proxy("example.com", "example.org"));
+    T_CHECK(!proto_dial_no_proxy("EXAMPLE.com", "ci.example.com"));
+    /* IP literals and CIDR blocks */
+    T_CHECK(proto_dial_no_proxy("10.1.2.3", "10.1.2.3"));
+    T_CHECK(!proto_dial_no_proxy("10.1.2.3", "10.1.2.4"));
+    T_CHECK(proto_dial_no_proxy("10.0.0.0/8,192.168.0.0/16", "192.168.7.9"));
+    T_CHECK(!proto_dial_no_proxy("10.0.0.0/8", "11.0.0.1"));
+    T_CHECK(proto_dial_no_proxy("fd00::/8", "fd12::1"));
+    T_CHECK(!proto_dial_no_proxy("10.0.0.0/99", "10.0.0.1"));
+    /* the CONNECT reply */
+    T_EQ_INT(proto_dial_proxy_status("HTTP/1.1 200 Connection established", 35, &err), 0);
+    T_EQ_INT(proto_dial_proxy_status(line, strlen(line), &err), AG_EREFUSED);
+    T_EQ_STR(err.msg, "Got a bad response from proxy: HTTP/1.0 407 Proxy Authentication Required");
+    T_EQ_INT(proto_dial_proxy_status("HTTP/1.1 2000", 13, &err), AG_EREFUSED);
+}
+
+T_MAIN(T_CASE(test_proxy_env), T_CASE(test_url), T_CASE(test_head_parser), T_CASE(test_head_limits),
        T_CASE(test_request_golden), T_CASE(test_discovery_golden), T_CASE(test_discovery_errors),
        T_CASE(test_hostport), T_CASE(test_versions))
