@@ -7,9 +7,17 @@
 #include <string.h>
 
 #include "callables_int.h"
+#include "launch.h"
 
 /* Sorted by class name (checked by unit.agent.callables_node). Later file callables go here. */
 static const struct agent_filepath_task tasks[] = {
+    {"hudson.FilePath$CreateTextTempFile",
+     "absolute path of a new file prefix+digits+suffix (mode 0600) in /tmp or the path, holding "
+     "contents",
+     agent__task_create_text_temp_file},
+    {"hudson.FilePath$Delete", "null; removes the file or empty directory (missing is fine)",
+     agent__task_delete},
+    {"hudson.FilePath$Mkdirs", "Boolean.TRUE once the path exists (mkdir -p)", agent__task_mkdirs},
     {"hudson.node_monitors.DiskSpaceMonitorDescriptor$GetUsableSpace",
      "`DiskSpaceMonitorDescriptor$DiskSpace` of the path's file system (statvfs), null if none "
      "usable",

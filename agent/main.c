@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "callables_agent.h"
+#include "launch.h"
 #include "conf.h"
 #include "decode.h"
 #include "err.h"
@@ -43,6 +44,9 @@ run_agent(const struct agent_conf *conf)
     AG_LOG_INFO("agent", "Setting up agent: %s", conf->name);
     AG_LOG_INFO("agent", "Using Remoting version: %s", AG_REMOTING_VERSION);
     rc = agent_callables_register();
+    if (rc == 0) {
+        rc = agent_launch_register();
+    }
     if (rc != 0) {
         AG_LOG_SEVERE("agent", "cannot register the node's callables: %s", ag_strerror(rc));
         agent_workdir_fini(&wd);
