@@ -64,7 +64,10 @@ def main():
         text = open(ctl_log).read()
         ok = rc == 0 and ("testctl: scenario %s: PASS" % a.scenario) in text
         try:
-            agent.wait(timeout=15)
+            arc = agent.wait(timeout=15)
+            if arc != 0:
+                ok = False
+                print("the agent exited with status %d (expected 0 with -noReconnect)" % arc)
         except subprocess.TimeoutExpired:
             ok = False
             print("the agent did not exit after the controller closed the channel")
