@@ -35,6 +35,7 @@
 #define WS_MAX_HEADER_BYTES 8192      /* one header line we add */
 #define WS_SERV_BUF 32768             /* lws per-thread buffer: our request headers fit in it */
 #define WS_RX_PENDING_MAX (4u << 20)  /* bytes held while the channel has paused reading */
+#define WS_WRITE_BURST 16             /* messages per WRITEABLE callback, at most */
 #define WS_REAP_POLL_MS 2
 #define WS_REAP_MAX_TICKS 5000
 /* lws 4.x's private LWS_WRITE_CLOSE (lib/roles/ws/private-lib-roles-ws.h): lws_write() frames
@@ -969,17 +970,25 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
         return -1;
     }
     if (m != NULL) {
-        n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
-        if (n < 0) {
-            ws_link_fail(ws, AG_ECLOSED, "write to the controller failed");
-            return -1;
-        }
-        ws->q_head = m->next;
-        if (ws->q_head == NULL) {
-            ws->q_tail = NULL;
-        }
-        ws->link.queued -= m->payload;
-        ag_free(m);
+        /* Several messages per callback while the socket takes them: one per loop turn costs
+         * an epoll round trip per 8 KiB. lws_send_pipe_choked() is true once lws holds unsent
+         * bytes or the socket is full, and lws then calls us again when it has drained. */
+        unsigned burst = 0;
+
+        do {
+            n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+            if (n < 0) {
+                ws_link_fail(ws, AG_ECLOSED, "write to the controller failed");
+                return -1;
+            }
+            ws->q_head = m->next;
+            if (ws->q_head == NULL) {
+                ws->q_tail = NULL;
+            }
+            ws->link.queued -= m->payload;
+            ag_free(m);
+            m = ws->q_head;
+        } while (m != NULL && ++burst < WS_WRITE_BURST && !lws_send_pipe_choked(wsi));
         if (ws->over_high && ws->link.queued < PROTO_WS_LOW_WATER) {
             ws->over_high = false;
             if (ws->link.on_drain != NULL) {

@@ -50,6 +50,7 @@ struct fc {
     struct fc_msg msgs[64]; /* binary/close/pong frames from the client */
     size_t n_msgs;
     bool got_close;
+    size_t bin_bytes; /* payload bytes of all binary messages */
     int client_close_code;
     bool ponged;
 };
@@ -203,6 +204,9 @@ fc_parse_frames(struct fc *f)
         if (op == 0xA) {
             f->ponged = true;
         }
+        if (op == 0x2) {
+            f->bin_bytes += len;
+        }
         if (f->n_msgs < 64) {
             f->msgs[f->n_msgs].op = op;
             f->msgs[f->n_msgs].data = data;
@@ -341,6 +345,7 @@ struct cl {
     uv_timer_t watchdog;
     int http_status;
     bool fatal;
+    int drains;
     bool free_in_cb; /* free the object from inside its own callback, as the supervisor does */
 };
 
@@ -391,6 +396,15 @@ on_command(struct proto_link *link, struct ag_iov cmd, void *arg)
 }
 
 static void
+on_drain(struct proto_link *link, void *arg)
+{
+    struct cl *c = arg;
+
+    (void)link;
+    c->drains++;
+}
+
+static void
 on_closed(struct proto_link *link, int code, const char *why, void *arg)
 {
     struct cl *c = arg;
@@ -425,6 +439,7 @@ on_connect(struct proto_ws *ws, int status, const char *why, void *arg)
     c->connected = true;
     link->on_command = on_command;
     link->on_closed = on_closed;
+    link->on_drain = on_drain;
     link->cb_arg = c;
 }
 
@@ -837,6 +852,50 @@ T_TEST(abandon_during_handshake)
     T_EQ_INT(c.status, 1);
 }
 
+T_TEST(backpressure)
+{
+    uv_loop_t loop;
+    struct fc f;
+    struct cl c;
+    struct proto_ws_params p;
+    char url[128];
+    struct proto_link *link;
+    static uint8_t cmd[8000];
+    size_t i;
+    size_t sent = 0;
+
+    uv_loop_init(&loop);
+    fc_start(&f, &loop, FC_OK, 0);
+    client_init(&c, &loop, &f);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
+    params(&p, url);
+    T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
+    RUN_UNTIL(&loop, c.status != 1);
+    T_EQ_INT(c.status, 0);
+    link = proto_ws_link(c.ws);
+    T_EQ_U64(link->high_water, PROTO_WS_HIGH_WATER);
+    /* 2 MB at once: over the high-water mark until lws has taken it; on_drain fires once. */
+    for (i = 0; i < 256; i++) {
+        struct ag_iov v = {cmd, sizeof(cmd)};
+        T_EQ_INT(proto_link_send(link, v), 0);
+        sent += sizeof(cmd);
+    }
+    T_EQ_U64(link->queued, sent);
+    T_CHECK(link->queued > link->high_water);
+    /* The hard cap is checked before anything is copied. */
+    {
+        struct ag_iov huge = {cmd, PROTO_WS_MAX_QUEUED};
+        T_EQ_INT(proto_link_send(link, huge), AG_ELIMIT);
+    }
+    RUN_UNTIL(&loop, c.drains == 1 && f.bin_bytes == sent + 2 * 256);
+    T_EQ_U64(link->queued, 0);
+    T_EQ_INT(c.drains, 1);
+    proto_link_close(link);
+    RUN_UNTIL(&loop, c.closed);
+    T_EQ_INT(c.close_code, 0);
+    finish(&loop, &f, &c);
+}
+
 T_TEST(bad_params)
 {
     uv_loop_t loop;
@@ -916,5 +975,5 @@ T_TEST(check_101)
 T_MAIN(T_CASE(session), T_CASE(close_by_agent_and_missing_capability), T_CASE(refused_403),
        T_CASE(refused_400), T_CASE(minimum_version), T_CASE(preflight_ok),
        T_CASE(preflight_not_ready), T_CASE(connection_refused), T_CASE(abandon_connect),
-       T_CASE(abandon_during_handshake),
+       T_CASE(abandon_during_handshake), T_CASE(backpressure),
        T_CASE(bad_params), T_CASE(parse_url), T_CASE(check_101))
