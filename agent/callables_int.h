@@ -20,11 +20,11 @@
 
 #define AGENT_NODE_LOG "node"
 /* Limits on what the handlers read from the controller and from the system. */
-#define AGENT_NODE_MAX_RING 65536u         /* SlaveInitializer.ringBufferSize */
-#define AGENT_NODE_MAX_RECORD_BYTES 4096u  /* one log record's message in the ring */
-#define AGENT_NODE_MAX_PROPS 4096u         /* entries of a CopySystemProperties snapshot */
-#define AGENT_NODE_MAX_ENV 16384u          /* environment variables in a reply */
-#define AGENT_NODE_MAX_THREADS 4096u       /* threads in a thread dump */
+#define AGENT_NODE_MAX_RING 65536u        /* SlaveInitializer.ringBufferSize */
+#define AGENT_NODE_MAX_RECORD_BYTES 4096u /* one log record's message in the ring */
+#define AGENT_NODE_MAX_PROPS 4096u        /* entries of a CopySystemProperties snapshot */
+#define AGENT_NODE_MAX_ENV 16384u         /* environment variables in a reply */
+#define AGENT_NODE_MAX_THREADS 4096u      /* threads in a thread dump */
 
 /* ----- value builders (callables_node.c) ----- */
 struct jos_val *agent__new_boolean(struct jos_msg *m, bool v);

@@ -92,9 +92,9 @@ agent__cb_response_time(struct rem_call *call)
         }
         copy = jos_new_object(m, "hudson.node_monitors.ResponseTimeMonitor$Data");
         if (copy != NULL && past5 != NULL) {
-            (void)jos_set_obj(m, copy, "past5",
-                              jos_new_prim_array(m, "[J", past5->u.arr.raw, past5->u.arr.len,
-                                                 false));
+            (void)jos_set_obj(
+                m, copy, "past5",
+                jos_new_prim_array(m, "[J", past5->u.arr.raw, past5->u.arr.len, false));
         }
     }
     r = jos_new_object(m, "hudson.node_monitors.ResponseTimeMonitor$Step3");

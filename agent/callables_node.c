@@ -30,7 +30,7 @@ extern char **environ;
  * The node state (see callables_agent.h for why it is process-wide).
  */
 struct node_ring {
-    uv_mutex_t mu; /* the logger may call the sink from any thread */
+    uv_mutex_t mu;               /* the logger may call the sink from any thread */
     struct agent__log_rec *recs; /* owned: cap slots */
     size_t cap;
     size_t head; /* next slot to write */
@@ -490,7 +490,8 @@ agent__map_foreach(const struct jos_val *map, size_t max, agent__map_cb cb, void
                               (unsigned)len);
         }
         if (len / 2 > max) {
-            return ag_err_set(err, AG_ELIMIT, 0, "java.util.CollSer of %u entries exceeds limit %zu",
+            return ag_err_set(err, AG_ELIMIT, 0,
+                              "java.util.CollSer of %u entries exceeds limit %zu",
                               (unsigned)(len / 2), max);
         }
         for (uint32_t i = 0; i < len / 2; i++) {
@@ -517,10 +518,11 @@ agent__java_arch(const char *machine)
 {
     /* The JDK's os.arch on Linux: its build's CPU name, not uname's. */
     static const char *const map[][2] = {
-        {"x86_64", "amd64"}, {"amd64", "amd64"},   {"i386", "i386"},     {"i486", "i386"},
-        {"i586", "i386"},    {"i686", "i386"},     {"aarch64", "aarch64"}, {"arm64", "aarch64"},
-        {"armv7l", "arm"},   {"armv6l", "arm"},    {"ppc64le", "ppc64le"}, {"ppc64", "ppc64"},
-        {"s390x", "s390x"},  {"riscv64", "riscv64"}, {"loongarch64", "loongarch64"},
+        {"x86_64", "amd64"},    {"amd64", "amd64"},     {"i386", "i386"},
+        {"i486", "i386"},       {"i586", "i386"},       {"i686", "i386"},
+        {"aarch64", "aarch64"}, {"arm64", "aarch64"},   {"armv7l", "arm"},
+        {"armv6l", "arm"},      {"ppc64le", "ppc64le"}, {"ppc64", "ppc64"},
+        {"s390x", "s390x"},     {"riscv64", "riscv64"}, {"loongarch64", "loongarch64"},
     };
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -539,13 +541,27 @@ agent__default_charset(void)
      * answer UTF-8: what every JDK since 18 reports (JEP 400), and how this agent treats bytes
      * (it never transcodes). */
     static const char *const map[][2] = {
-        {"UTF8", "UTF-8"},           {"ISO88591", "ISO-8859-1"},   {"ISO885915", "ISO-8859-15"},
-        {"ISO88592", "ISO-8859-2"},  {"ISO88595", "ISO-8859-5"},   {"ISO88597", "ISO-8859-7"},
-        {"ISO88599", "ISO-8859-9"},  {"EUCJP", "EUC-JP"},          {"EUCKR", "EUC-KR"},
-        {"GB2312", "GB2312"},        {"GBK", "GBK"},               {"GB18030", "GB18030"},
-        {"BIG5", "Big5"},            {"BIG5HKSCS", "Big5-HKSCS"},  {"KOI8R", "KOI8-R"},
-        {"KOI8U", "KOI8-U"},         {"CP1251", "windows-1251"},   {"CP1252", "windows-1252"},
-        {"SHIFTJIS", "Shift_JIS"},   {"SJIS", "Shift_JIS"},        {"TIS620", "TIS-620"},
+        {"UTF8", "UTF-8"},
+        {"ISO88591", "ISO-8859-1"},
+        {"ISO885915", "ISO-8859-15"},
+        {"ISO88592", "ISO-8859-2"},
+        {"ISO88595", "ISO-8859-5"},
+        {"ISO88597", "ISO-8859-7"},
+        {"ISO88599", "ISO-8859-9"},
+        {"EUCJP", "EUC-JP"},
+        {"EUCKR", "EUC-KR"},
+        {"GB2312", "GB2312"},
+        {"GBK", "GBK"},
+        {"GB18030", "GB18030"},
+        {"BIG5", "Big5"},
+        {"BIG5HKSCS", "Big5-HKSCS"},
+        {"KOI8R", "KOI8-R"},
+        {"KOI8U", "KOI8-U"},
+        {"CP1251", "windows-1251"},
+        {"CP1252", "windows-1252"},
+        {"SHIFTJIS", "Shift_JIS"},
+        {"SJIS", "Shift_JIS"},
+        {"TIS620", "TIS-620"},
     };
     locale_t loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
     const char *cs;
@@ -689,8 +705,7 @@ cb_absolute_path(struct rem_call *call)
         return;
     }
     ag_buf_init(&out, sizeof(cwd) + sizeof(norm) + 2);
-    if (ag_buf_printf(&out, "%s%s%s", cwd, k > 0 && strcmp(cwd, "/") != 0 ? "/" : "", norm) !=
-            0 ||
+    if (ag_buf_printf(&out, "%s%s%s", cwd, k > 0 && strcmp(cwd, "/") != 0 ? "/" : "", norm) != 0 ||
         ag_buf_append_u8(&out, 0) != 0) {
         ag_buf_fini(&out);
         rem_call_fail(call, "java.io.IOException", "path too long");
@@ -788,8 +803,8 @@ cb_copy_system_properties(struct rem_call *call)
     node.nprops = c.n;
     af = agent_node_controller_property("hudson.util.StreamTaskListener.AUTO_FLUSH");
     node.auto_flush = af != NULL && strcasecmp(af, "true") == 0;
-    AG_LOG_DEBUG(AGENT_NODE_LOG, "%zu system properties from the controller (AUTO_FLUSH %s)",
-                 c.n, node.auto_flush ? "on" : "off");
+    AG_LOG_DEBUG(AGENT_NODE_LOG, "%zu system properties from the controller (AUTO_FLUSH %s)", c.n,
+                 node.auto_flush ? "on" : "off");
     rem_call_return_null(call);
 }
 
@@ -811,15 +826,16 @@ cb_set_level(struct rem_call *call)
         rem_call_return_null(call); /* level null: Java resets to inherit; nothing to do */
         return;
     }
-    want = value >= 1000 ? AG_LOG_SEVERE
+    want = value >= 1000  ? AG_LOG_SEVERE
            : value >= 900 ? AG_LOG_WARNING
            : value >= 700 ? AG_LOG_INFO
                           : AG_LOG_FINE;
     /* Our loggers stand for the root and remoting loggers. A recorder only ever makes us more
      * verbose: the command line's level stays the floor (docs/node.md). */
-    if (name != NULL && (name[0] == '\0' || strncmp(name, "hudson.remoting", 15) == 0 ||
-                         strncmp(name, "org.jenkinsci.remoting", 22) == 0 ||
-                         strncmp(name, "jenkins.agents", 14) == 0) &&
+    if (name != NULL &&
+        (name[0] == '\0' || strncmp(name, "hudson.remoting", 15) == 0 ||
+         strncmp(name, "org.jenkinsci.remoting", 22) == 0 ||
+         strncmp(name, "jenkins.agents", 14) == 0) &&
         want > ag_log_get_level()) {
         AG_LOG_INFO(AGENT_NODE_LOG, "log recorder on \"%s\": level %s", name,
                     agent__jul_name(want));
@@ -912,7 +928,8 @@ static const struct rem_callable_handler agent_callables[] = {
      "null; a recorder on the root or remoting loggers may raise our log level (never lower)",
      cb_set_level},
     {"hudson.model.Slave$GetClockDifference2",
-     "`Slave$GetClockDifference3{remoteTime = our clock in ms, startTime echoed}`", agent__cb_clock},
+     "`Slave$GetClockDifference3{remoteTime = our clock in ms, startTime echoed}`",
+     agent__cb_clock},
     {"hudson.node_monitors.ArchitectureMonitor$GetArchTask",
      "\"Linux (amd64)\": uname's system name and Java's os.arch name", agent__cb_arch},
     {"hudson.node_monitors.ResponseTimeMonitor$Step2",
@@ -931,8 +948,8 @@ static const struct rem_callable_handler agent_callables[] = {
      "TreeMap (natural order) of the agent's environment", agent__cb_full_environment},
     {"hudson.slaves.SlaveComputer$LoadingCount", "Integer 0 (no remote class loading)",
      agent__cb_loading_int},
-    {"hudson.slaves.SlaveComputer$LoadingPrefetchCacheCount",
-     "Integer 0 (no remote class loading)", agent__cb_loading_int},
+    {"hudson.slaves.SlaveComputer$LoadingPrefetchCacheCount", "Integer 0 (no remote class loading)",
+     agent__cb_loading_int},
     {"hudson.slaves.SlaveComputer$LoadingTime", "Long 0 (no remote class loading)",
      agent__cb_loading_long},
     {"hudson.slaves.SlaveComputer$SlaveInitializer",
@@ -984,8 +1001,7 @@ agent_callables_markdown(struct ag_buf *out)
     int rc = ag_buf_printf(out, "| callable (Java class) | what the native agent does |\n"
                                 "|---|---|\n");
 
-    for (size_t i = 0; rc == 0 && i < sizeof(agent_callables) / sizeof(agent_callables[0]);
-         i++) {
+    for (size_t i = 0; rc == 0 && i < sizeof(agent_callables) / sizeof(agent_callables[0]); i++) {
         rc = ag_buf_printf(out, "| `%s` | %s |\n", agent_callables[i].class_name,
                            agent_callables[i].summary);
     }

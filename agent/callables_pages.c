@@ -24,8 +24,8 @@ extern char **environ;
 /* ----- helpers: sorted string pairs ----- */
 
 struct kv {
-    char *k; /* owned */
-    char *v; /* owned */
+    char *k;      /* owned */
+    char *v;      /* owned */
     size_t order; /* insertion order: the first of two equal keys wins */
 };
 
@@ -290,8 +290,7 @@ agent__cb_thread_dump(struct rem_call *call)
     if (d == NULL) {
         int e = errno;
 
-        rem_call_fail(call, "java.io.IOException", "cannot list /proc/self/task: %s",
-                      strerror(e));
+        rem_call_fail(call, "java.io.IOException", "cannot list /proc/self/task: %s", strerror(e));
         return;
     }
     while (s.rc == 0 && s.n < AGENT_NODE_MAX_THREADS && (de = readdir(d)) != NULL) {
@@ -317,8 +316,7 @@ agent__cb_thread_dump(struct rem_call *call)
         if (rp != NULL && rp[1] == ' ' && rp[2] != '\0') {
             st = rp[2];
         }
-        (void)snprintf(key, sizeof(key), "%s (tid %s)", comm[0] != '\0' ? comm : "?",
-                       de->d_name);
+        (void)snprintf(key, sizeof(key), "%s (tid %s)", comm[0] != '\0' ? comm : "?", de->d_name);
         (void)snprintf(val, sizeof(val),
                        "\"%s\" Id=%s %s\n\tnative thread of native-agent %s: no Java stack%s%s\n",
                        comm, de->d_name, thread_state(st), AG_VERSION,

@@ -247,7 +247,8 @@ splice_string(const uint8_t *p, size_t n, const char *old, const char *s, size_t
     uint8_t *o = malloc(n + sl + 2);
 
     for (size_t i = 0; i + 2 + ol <= n; i++) {
-        if (p[i] == (uint8_t)(ol >> 8) && p[i + 1] == (uint8_t)ol && memcmp(p + i + 2, old, ol) == 0) {
+        if (p[i] == (uint8_t)(ol >> 8) && p[i + 1] == (uint8_t)ol &&
+            memcmp(p + i + 2, old, ol) == 0) {
             memcpy(o, p, i);
             o[i] = (uint8_t)(sl >> 8);
             o[i + 1] = (uint8_t)sl;
@@ -712,9 +713,9 @@ T_TEST(log_page_records)
 
 T_TEST(builders_match_java)
 {
-    static const char *const k13[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6",
+    static const char *const k13[] = {"k0", "k1", "k2", "k3",  "k4",  "k5", "k6",
                                       "k7", "k8", "k9", "k10", "k11", "k12"};
-    static const char *const v13[] = {"v0", "v1", "v2", "v3", "v4", "v5", "v6",
+    static const char *const v13[] = {"v0", "v1", "v2", "v3",  "v4",  "v5", "v6",
                                       "v7", "v8", "v9", "v10", "v11", "v12"};
     static const struct {
         size_t n;
@@ -774,6 +775,5 @@ T_TEST(meminfo_parser)
 
 T_MAIN(T_CASE(tables_sorted_registered_documented), T_CASE(flow_a1_replies_are_javas),
        T_CASE(absolute_path_as_java_file), T_CASE(environment_replies), T_CASE(monitors_replies),
-       T_CASE(disk_space_through_filepath_envelopes), T_CASE(filepath_values),
-       T_CASE(page_replies), T_CASE(log_page_records), T_CASE(builders_match_java),
-       T_CASE(meminfo_parser))
+       T_CASE(disk_space_through_filepath_envelopes), T_CASE(filepath_values), T_CASE(page_replies),
+       T_CASE(log_page_records), T_CASE(builders_match_java), T_CASE(meminfo_parser))
