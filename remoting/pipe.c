@@ -446,6 +446,9 @@ oop_send(struct rem_ostream *os, struct rem_oop *op)
     case REM_OOP_FLUSH:
         cmd = rem__cmd_flush(m, io_id, os->oid, op->req_id);
         break;
+    case REM_OOP_UNEXPORT:
+        cmd = cmd_pos_unexport(m, io_id, os->oid);
+        break;
     case REM_OOP_EOF:
         cmd = rem__cmd_eof(
             m, io_id, os->oid, op->req_id,
@@ -579,6 +582,9 @@ rem_ostream_open(struct rem_call *call, const struct jos_val *v, struct rem_ostr
     return 0;
 }
 
+static int oop_queue(struct rem_ostream *os, struct rem_call *call, enum rem_oop_kind kind,
+                     const void *p, size_t n, const char *error);
+
 void
 rem_ostream_unref(struct rem_ostream *os)
 {
@@ -589,17 +595,16 @@ rem_ostream_unref(struct rem_ostream *os)
     if (--os->refs > 0) {
         return;
     }
-    if (os->ch != NULL && !os->closed && !os->dead && os->ch->state == REM_CH_OPEN) {
-        struct jos_msg *m = NULL;
-
-        /* Abandoned without close: release the controller's export as Java's GC would. */
-        if (jos_msg_new(NULL, 0, &m) == 0) {
-            rem__ignore(rem__send(os->ch, m, cmd_pos_unexport(m, next_io_id(os->ch), os->oid)));
-            jos_msg_free(m); /* a failed send aborts the link */
-        }
+    os->drain = NULL; /* the owner is gone */
+    if (os->ch != NULL && !os->closed && !os->dead && os->ch->state == REM_CH_OPEN &&
+        oop_queue(os, NULL, REM_OOP_UNEXPORT, NULL, 0, NULL) == 0) {
+        /* Abandoned without close: release the controller's export as Java's GC would, after
+         * the data queued before. ostream_pump frees os once everything is out. */
         os->closed = true;
+        ostream_pump(os);
+        return;
     }
-    if (rem_list_empty(&os->ops) || os->ch == NULL) {
+    if (rem_list_empty(&os->ops) || os->ch == NULL || os->dead) {
         ostream_free(os);
     }
 }

@@ -148,6 +148,7 @@ enum rem_oop_kind {
     REM_OOP_CHUNK = 0,
     REM_OOP_FLUSH = 1,
     REM_OOP_EOF = 2,
+    REM_OOP_UNEXPORT = 3, /* released without close, after the data queued before */
 };
 
 /* One queued outgoing pipe operation (data beyond the window). */

@@ -542,7 +542,9 @@ obj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jo
         }
         rem_ostream_on_drain(o->os, on_obj_drain, o);
         T_EQ_INT(rem_ostream_write(o->os, call, big, sizeof(big)), 0); /* full */
-        T_EQ_INT(rem_ostream_close(o->os, call, NULL), 0);
+        if (o->mode == NULL || strcmp(o->mode, "noclose") != 0) {
+            T_EQ_INT(rem_ostream_close(o->os, call, NULL), 0);
+        }
         rem_call_return_null(call);
         return;
     }
@@ -737,6 +739,37 @@ T_TEST(ostream_window_backlog_and_response_order)
     }
     jos_msg_free(m);
     rem_ostream_unref(o.os);
+    shut(&f, &cs);
+}
+
+/* A stream dropped without close is released with ProxyOutputStream$Unexport, after its data. */
+T_TEST(ostream_dropped_without_close)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct obj o = {0};
+    struct jos_msg *m = NULL;
+    struct rem_channel_stats st;
+    int32_t oid = 0;
+
+    o.mode = "noclose";
+    T_EQ_INT(rem_channel_export(ch, &obj_ops, &o, &oid), 0);
+    deliver_rpc(&f, 22, oid, "write", mk_ros5);
+    T_CHECK(o.os != NULL);
+    rem_ostream_unref(o.os); /* data still waits for credit */
+    T_EQ_STR(sent_class(&f, f.nsent - 1, &m), "hudson.remoting.ProxyOutputStream$Chunk");
+    jos_msg_free(m);
+    deliver_cmd2(&f, "hudson.remoting.ProxyOutputStream$Ack", "oid", 5, "size", 1 << 20);
+    /* The call's Response follows its last chunk; the Unexport (no call's) comes after. */
+    T_EQ_STR(sent_class(&f, f.nsent - 3, &m), "hudson.remoting.ProxyOutputStream$Chunk");
+    jos_msg_free(m);
+    T_EQ_STR(sent_class(&f, f.nsent - 2, &m), "hudson.remoting.Response");
+    jos_msg_free(m);
+    T_EQ_STR(sent_class(&f, f.nsent - 1, &m), "hudson.remoting.ProxyOutputStream$Unexport");
+    jos_msg_free(m);
+    rem_channel_get_stats(ch, &st);
+    T_EQ_INT(st.ostreams, 0);
     shut(&f, &cs);
 }
 
@@ -1327,7 +1360,8 @@ T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(response_shape_matches_
        T_CASE(golden_controller_session), T_CASE(sink_chunk_flush_eof_with_acks),
        T_CASE(request_waits_for_pipe_io), T_CASE(close_from_controller_and_from_us),
        T_CASE(rpc_unknown_oid_and_cancel_and_unexport),
-       T_CASE(concurrent_requests), T_CASE(ostream_window_backlog_and_response_order), T_CASE(garbage_and_unknown_requests),
+       T_CASE(concurrent_requests), T_CASE(ostream_window_backlog_and_response_order),
+       T_CASE(ostream_dropped_without_close), T_CASE(garbage_and_unknown_requests),
        T_CASE(our_ping_request_is_byte_exact), T_CASE(broken_link_cleans_everything),
        T_CASE(our_pings_answered_and_dead_controller_detected),
        T_CASE(set_up_remote_ping_answered_null), T_CASE(allocation_failure_sweep),
