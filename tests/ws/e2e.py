@@ -152,6 +152,22 @@ def agent_case(name):
             sys.stderr.write("---- controller log ----\n" + ctl.text())
             raise
         ctl.stop()
+    elif name == "agent_min_version":
+        # A minimum version above ours stops the agent (exit 1) with agent.jar's sentence, once.
+        ctl = Controller("--min-version", "99999.vabc")
+        try:
+            rc, out = run_agent(ctl, ["-url", ctl["http_url"], "-webSocket", "-name", ctl["name"],
+                                      "-secret", ctl["secret"]], None)
+            expect_in_order(out, [r"SEVERE: Agent version 99999.vabc or newer is required.$"])
+            if out.count("or newer is required") != 1:
+                raise Failure("the refusal should be logged once:\n" + out)
+            if rc != 1:
+                raise Failure("exit status %d, want 1:\n%s" % (rc, out))
+        except Failure:
+            ctl.stop()
+            sys.stderr.write("---- controller log ----\n" + ctl.text())
+            raise
+        ctl.stop()
     elif name == "agent_reconnect":
         # The controller ends each session after 500 ms; the agent reconnects with the cookie
         # of the first 101, and the controller accepts the second session.
