@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "callables_agent.h"
 #include "capability.h"
 #include "conf.h"
 #include "dial.h"
@@ -448,7 +449,8 @@ on_session_gone(struct proto_jnlp4 *j, int status, const char *why, void *arg)
     proto_jnlp4_free(j);
     c->j = NULL;
     AG_LOG_INFO(C_LOG, "Terminated");
-    if (c->conf->no_reconnect) {
+    /* SlaveDisconnector (docs/node.md): the controller removed the node for good. */
+    if (c->conf->no_reconnect || !agent_node_reconnect_allowed()) {
         conn_stop(c, AGENT_EXIT_OK);
         return;
     }
@@ -573,7 +575,8 @@ on_ws_session_end(uv_timer_t *t)
     proto_ws_free(c->ws);
     c->ws = NULL;
     AG_LOG_INFO(C_LOG, "Terminated");
-    if (c->conf->no_reconnect) {
+    /* SlaveDisconnector (docs/node.md): the controller removed the node for good. */
+    if (c->conf->no_reconnect || !agent_node_reconnect_allowed()) {
         conn_stop(c, AGENT_EXIT_OK);
         return;
     }

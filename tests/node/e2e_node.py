@@ -3,9 +3,10 @@
 of the scenarios of nativeagent.testctl.flows (online, monitors, pages).
 
 usage: e2e_node.py --agent BIN --java JAVA --classes DIR --keys DIR SCENARIO [--websocket]
+                   [--reconnect]
 
-Starts the controller with --scenario SCENARIO --sessions 1, runs the agent with -noReconnect,
-and passes when the controller exits 0 after "testctl: scenario SCENARIO: PASS". Exit 1 on
+Starts the controller with --scenario SCENARIO --sessions 1, runs the agent with -noReconnect
+(without it for --reconnect: after `disconnect` the agent must exit on its own), and passes when the controller exits 0 after "testctl: scenario SCENARIO: PASS". Exit 1 on
 failure (both logs printed), 77 when the controller classes are missing.
 """
 import argparse
@@ -24,6 +25,8 @@ def main():
     ap.add_argument("--classes", required=True)
     ap.add_argument("--keys", required=True)
     ap.add_argument("--websocket", action="store_true")
+    ap.add_argument("--reconnect", action="store_true",
+                    help="run the agent without -noReconnect (it must still exit: disconnect)")
     ap.add_argument("scenario")
     a = ap.parse_args()
     if not os.path.isdir(a.classes):
@@ -54,8 +57,9 @@ def main():
             time.sleep(0.05)
         if "http_url" not in st:
             raise RuntimeError("the controller did not start")
-        cmd = [a.agent, "-url", st["http_url"], "-name", st["name"], "-secret", st["secret"],
-               "-noReconnect"]
+        cmd = [a.agent, "-url", st["http_url"], "-name", st["name"], "-secret", st["secret"]]
+        if not a.reconnect:
+            cmd.append("-noReconnect")
         if a.websocket:
             cmd.append("-webSocket")
         with open(agent_log, "w") as al:

@@ -1,7 +1,8 @@
 # The node callables (docs/node.md): issue 7, "the node goes online and stays online".
 #   node.javagen        tests/data/node/*.bin are what tests/node/NodeGen.java writes today
 #   node.e2e.<case>     jenkins-agent against the test controller's online/monitors/pages
-#                       scenarios (nativeagent.testctl.flows), label e2e
+#                       scenarios (nativeagent.testctl.flows), label e2e; disconnect: after
+#                       SlaveDisconnector the agent (without -noReconnect) exits by itself
 find_package(Java 17 COMPONENTS Runtime Development)
 if(NOT Java_FOUND OR NOT TARGET testctl)
     return()
@@ -29,9 +30,11 @@ endif()
 set(_node_cmd "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_LIST_DIR}/e2e_node.py"
     --agent "$<TARGET_FILE:jenkins-agent>" --java "${Java_JAVA_EXECUTABLE}"
     --classes "${TESTCTL_CLASSES}" --keys "${CMAKE_BINARY_DIR}/tests/net/keys")
-foreach(_c online online_ws monitors pages)
+foreach(_c online online_ws monitors pages disconnect)
     if(_c STREQUAL "online_ws")
         add_test(NAME node.e2e.${_c} COMMAND ${_node_cmd} online --websocket)
+    elseif(_c STREQUAL "disconnect")
+        add_test(NAME node.e2e.${_c} COMMAND ${_node_cmd} disconnect --reconnect)
     else()
         add_test(NAME node.e2e.${_c} COMMAND ${_node_cmd} ${_c})
     endif()

@@ -13,6 +13,7 @@ import nativeagent.testctl.link.CommandLink;
  * monitors of A.2, then IDLE_MS (default testctl.onlineIdleMs, 2000) of pings both ways</td></tr>
  * <tr><td>{@code monitors}</td><td>the six monitors once, every reply field checked</td></tr>
  * <tr><td>{@code pages}</td><td>the System Information, Log and Script Console callables (B.8)</td></tr>
+ * <tr><td>{@code disconnect}</td><td>KubernetesSlave$SlaveDisconnector, then close: the agent must not reconnect</td></tr>
  * </table>
  */
 public final class Flows {
@@ -34,6 +35,9 @@ public final class Flows {
                     return null;
                 case "pages":
                     new OnlineFlow(ch, link).pages();
+                    return null;
+                case "disconnect":
+                    new OnlineFlow(ch, link).disconnect();
                     return null;
                 default:
                     return UNKNOWN;

@@ -40,6 +40,7 @@ import nativeagent.testctl.callables.Echo;
 import nativeagent.testctl.channel.Channel;
 import nativeagent.testctl.channel.RemoteError;
 import nativeagent.testctl.link.CommandLink;
+import org.csanchez.jenkins.plugins.kubernetes.KubernetesSlave;
 
 /**
  * The controller's side of callables.md flows A.1 (a node goes online: SlaveComputer.setChannel and
@@ -280,6 +281,12 @@ final class OnlineFlow {
             throw new Failure("GetEnvVars: no PATH (looked up as 'path', case-insensitively) in " + env.keySet());
         }
         log("agent environment: " + env.size() + " variables, PATH=" + env.get("PATH"));
+    }
+
+    /** A Kubernetes pod deleted: KubernetesSlave._terminate sends SlaveDisconnector, then the channel closes. */
+    void disconnect() throws Failure {
+        expectNull("SlaveDisconnector", call("terminate", new KubernetesSlave.SlaveDisconnector()));
+        log("SlaveDisconnector answered; closing: the agent must not reconnect");
     }
 
     /* ------------------------------------------------------------------ flow A.2 */
