@@ -14,6 +14,7 @@ shift 6
 here=$(dirname "$0")
 mkdir -p "$dir"
 state="$dir/$name.state"
+rm -f "$dir/$name.cap" "$dir/$name.cap.txt"
 if ! sh "$here/../controller/scripts/testctl-start.sh" "$java" "$classes" "$state" \
         --scenario "$scenario" --sessions 1 --timeout-ms 50000 --keys-dir "$dir/keys"; then
     echo "e2e $name: the controller did not start" >&2

@@ -25,3 +25,12 @@ ag_channel_e2e(close "close")
 ag_channel_e2e(idle "idle:2000")
 ag_channel_e2e(stream "stream")
 ag_channel_e2e(trace_capture "ping:2" --trace=channel "--capture=${_ch_dir}/trace_capture.cap")
+
+# The capture written by trace_capture decodes with `jenkins-agent decode`, and the trace shows
+# both directions with the readable dump.
+set_tests_properties(e2e.channel.trace_capture PROPERTIES FIXTURES_SETUP channel_capture)
+add_test(NAME e2e.channel.capture_decodes
+    COMMAND sh -c "\"$1\" decode \"$2\" > \"$2.txt\" && grep -q 'controller->agent' \"$2.txt\" && grep -q 'agent->controller' \"$2.txt\" && grep -q 'hudson.remoting.PingThread\\$Ping' \"$2.txt\" && grep -q 'channel FINEST: test-agent: <- ' \"$3\" && grep -q 'channel FINEST: test-agent: -> ' \"$3\" && grep -q 'hudson.remoting.UserRequest\\$NormalResponse' \"$3\""
+            sh "$<TARGET_FILE:jenkins-agent>" "${_ch_dir}/trace_capture.cap" "${_ch_dir}/trace_capture.agent.log")
+set_tests_properties(e2e.channel.capture_decodes PROPERTIES LABELS e2e TIMEOUT 30
+    FIXTURES_REQUIRED channel_capture)
