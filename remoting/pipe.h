@@ -79,7 +79,9 @@ struct rem_sink_ops {
     int (*write)(void *ctx, struct ag_iov data, rem_sink_done_cb done, void *token);
     void (*flush)(void *ctx);
     /* End of stream: error NULL for a clean EOF, else the controller's error text. Also called
-     * (error "channel closed") when the channel terminates. The sink is not used afterwards. */
+     * (error "channel closed") when the channel terminates, possibly while a write is pending:
+     * the sink must still call that write's done() once (the channel then frees what it kept).
+     * The sink is not written to afterwards. */
     void (*close)(void *ctx, const char *error);
 };
 #define REM_SINK_PENDING 1
