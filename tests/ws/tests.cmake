@@ -11,12 +11,12 @@ endif()
 set(_ws_cmd "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_LIST_DIR}/e2e.py"
     --driver "$<TARGET_FILE:ws_driver>" --agent "$<TARGET_FILE:jenkins-agent>" --java "${Java_JAVA_EXECUTABLE}"
     --classes "${TESTCTL_CLASSES}" --keys "${CMAKE_BINARY_DIR}/tests/ws/keys")
-# ws: echo, 403, 400, cookie kept over two sessions; wss: -cert, -noCertificateCheck, untrusted
-# certificate refused; ping: pongs keep a link with a short idle timeout alive. agent_*: the real
-# jenkins-agent -webSocket (ws:// itself is net.e2e.websocket): wss with -cert @file and with
-# -noCertificateCheck, the 403 line, a minimum version above ours (exit 1), reconnecting after the
-# controller ends a session.
-foreach(_c keys ws wss ping agent_wss agent_wrong_secret agent_min_version agent_reconnect)
+# ws: echo, 403, 400, cookie kept over two sessions, and jenkins-agent's 403 line; wss: -cert,
+# -noCertificateCheck, untrusted certificate refused; ping: pongs keep a link with a short idle
+# timeout alive. agent_*: the real jenkins-agent -webSocket (plain ws:// is net.e2e.websocket):
+# wss with -cert @file and with -noCertificateCheck, a minimum version above ours (exit 1),
+# reconnecting after the controller ends a session.
+foreach(_c keys ws wss ping agent_wss agent_min_version agent_reconnect)
     add_test(NAME ws.e2e.${_c} COMMAND ${_ws_cmd} ${_c})
     set_tests_properties(ws.e2e.${_c} PROPERTIES LABELS e2e TIMEOUT 60 SKIP_RETURN_CODE 77)
     if(_c STREQUAL "keys")
