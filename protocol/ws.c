@@ -163,6 +163,10 @@ static struct ws_shared *s_shared;
 static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
+/* No validity timer: lws would otherwise ping after 300 s without input. agent.jar sends no
+ * pings and has no client-side idle timeout (transport.md 5.3); the controller pings us. */
+static const lws_retry_bo_t s_no_idle_policy = {NULL, 0, 0, 0, 0, 0};
+
 static const struct lws_protocols s_protocols[] = {
     {WS_PROTOCOL_NAME, on_lws, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -1422,6 +1426,7 @@ ws_start_lws(struct ws_conn *c, const char *address)
         ci.method = "GET";
     }
     ci.ssl_connection = flags;
+    ci.retry_and_idle_policy = &s_no_idle_policy;
     ci.local_protocol_name = WS_PROTOCOL_NAME;
     ci.userdata = c;
     ci.pwsi = &c->wsi;
