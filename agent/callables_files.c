@@ -178,8 +178,7 @@ agent__task_create_text_temp_file(struct rem_call *call, const struct jos_val *t
     }
     if (rc != 0) {
         (void)unlink(name); /* best effort: the call fails either way */
-        rem_call_fail(call, "java.io.IOException", "Failed to write %s: %s", name,
-                      strerror(-rc));
+        rem_call_fail(call, "java.io.IOException", "Failed to write %s: %s", name, strerror(-rc));
         return;
     }
     /* File.getAbsolutePath(): relative only if the directory was relative. */
@@ -210,6 +209,5 @@ agent__task_delete(struct rem_call *call, const struct jos_val *task, const char
         rem_call_return_null(call);
         return;
     }
-    rem_call_fail(call, "java.io.IOException", "Unable to delete '%s': %s", path,
-                  strerror(errno));
+    rem_call_fail(call, "java.io.IOException", "Unable to delete '%s': %s", path, strerror(errno));
 }

@@ -153,7 +153,8 @@ listener_stream(const struct jos_val *l, const struct jos_val **ros, struct ag_e
         }
         if (jos_val_is(l, "org.jenkinsci.plugins.workflow.log.BufferedBuildListener$Replacement")) {
             if (jos_get_obj(l, "ros", &next) != 0) {
-                return ag_err_set(err, AG_EPROTO, 0, "BufferedBuildListener$Replacement without ros");
+                return ag_err_set(err, AG_EPROTO, 0,
+                                  "BufferedBuildListener$Replacement without ros");
             }
             *ros = next;
             return 0;
@@ -253,15 +254,15 @@ struct waiter {
 };
 
 struct lproc {
-    uv_loop_t *loop;           /* borrowed: the channel's loop */
-    struct exec_proc *proc;    /* owned until on_proc_closed */
+    uv_loop_t *loop;            /* borrowed: the channel's loop */
+    struct exec_proc *proc;     /* owned until on_proc_closed */
     struct rem_ostream *os_out; /* owned ref: stdout (and merged stderr), or NULL: discard */
     struct rem_ostream *os_err; /* owned ref: separate stderr, or NULL */
-    bool out_dead;             /* the controller stream refused data: discard the rest */
+    bool out_dead;              /* the controller stream refused data: discard the rest */
     bool err_dead;
-    unsigned paused;           /* EXEC_STDOUT | EXEC_STDERR stopped for back-pressure */
+    unsigned paused; /* EXEC_STDOUT | EXEC_STDERR stopped for back-pressure */
     char cookie[EXEC_ENV_COOKIE_LEN + 1];
-    char name[64];             /* argv[0] for log lines */
+    char name[64]; /* argv[0] for log lines */
     int32_t oid;
     bool exited;
     struct exec_exit ex;
@@ -430,8 +431,8 @@ write_out(struct lproc *lp, enum exec_stream s, const void *data, size_t n)
             exec_proc_read_stop(lp->proc, (unsigned)s);
         }
     } else if (rc < 0) {
-        AG_LOG_WARN(AGENT_LAUNCH_LOG, "%s: output stream: %s; discarding further output",
-                    lp->name, ag_strerror(rc));
+        AG_LOG_WARN(AGENT_LAUNCH_LOG, "%s: output stream: %s; discarding further output", lp->name,
+                    ag_strerror(rc));
         *dead = true;
     }
 }
@@ -472,8 +473,8 @@ on_exit(struct exec_proc *p, const struct exec_exit *ex, void *arg)
 
     lp->exited = true;
     lp->ex = *ex;
-    AG_LOG_INFO(AGENT_LAUNCH_LOG, "%s: process %d exited with %d", lp->name,
-                (int)exec_proc_pid(p), ex->code);
+    AG_LOG_INFO(AGENT_LAUNCH_LOG, "%s: process %d exited with %d", lp->name, (int)exec_proc_pid(p),
+                ex->code);
     if (ex->output_abandoned) {
         static const char msg[] = EXEC_PROC_LEAKED_FDS_MSG "\n";
 
@@ -596,7 +597,8 @@ launch_args_read(const struct jos_val *c, struct launch_args *a, struct ag_err *
 
     if (jos_get_bool(c, "reverseStdin", &rev_in) != 0 ||
         jos_get_bool(c, "reverseStdout", &rev_out) != 0 ||
-        jos_get_bool(c, "reverseStderr", &rev_err) != 0 || jos_get_bool(c, "quiet", &a->quiet) != 0) {
+        jos_get_bool(c, "reverseStderr", &rev_err) != 0 ||
+        jos_get_bool(c, "quiet", &a->quiet) != 0) {
         return ag_err_set(err, AG_EPROTO, 0, "RemoteLaunchCallable without its boolean fields");
     }
     if (rev_in || rev_out || rev_err) {

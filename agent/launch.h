@@ -31,9 +31,9 @@
 #include "jos.h"
 
 #define AGENT_LAUNCH_LOG "launch"
-#define AGENT_LAUNCH_MAX_ARGS 65536u   /* elements of RemoteLaunchCallable.cmd */
-#define AGENT_LAUNCH_MAX_ENV 16384u    /* elements of RemoteLaunchCallable.env */
-#define AGENT_LAUNCH_MAX_WAITERS 64u   /* join/kill calls waiting on one process */
+#define AGENT_LAUNCH_MAX_ARGS 65536u     /* elements of RemoteLaunchCallable.cmd */
+#define AGENT_LAUNCH_MAX_ENV 16384u      /* elements of RemoteLaunchCallable.env */
+#define AGENT_LAUNCH_MAX_WAITERS 64u     /* join/kill calls waiting on one process */
 #define AGENT_LAUNCH_MAX_KILL_PAIRS 256u /* entries of KillTask.modelEnvVars */
 
 /* Add the launch handlers to the registry (rem_callables_register). Call at startup, next to
@@ -45,8 +45,8 @@ const struct rem_callable_handler *agent_launch_table(size_t *n);
 /* The command line Launcher.maskedPrintCommandLine prints: "[<last element of workDir>] $ a b",
  * an argument with a space in "..." (or '...' if it holds a '"'), masked ones as ********.
  * work_dir may be NULL (no prefix), masks may be NULL. Appends to out (no newline). */
-AG_MUST_CHECK int agent_launch_format_cmdline(struct ag_buf *out, const char *const *args,
-                                              size_t n, const bool *masks, size_t nmasks,
+AG_MUST_CHECK int agent_launch_format_cmdline(struct ag_buf *out, const char *const *args, size_t n,
+                                              const bool *masks, size_t nmasks,
                                               const char *work_dir);
 
 /* FilePath file tasks (callables_files.c), dispatched by filepath.c's table. */

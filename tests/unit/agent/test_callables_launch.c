@@ -301,7 +301,8 @@ new_launch(struct jos_msg *m, const struct launch_opts *o)
         for (size_t i = 0; i < o->nmasks; i++) {
             raw[i] = o->masks[i] ? 1 : 0;
         }
-        (void)jos_set_obj(m, c, "masks", jos_new_prim_array(m, "[Z", raw, (uint32_t)o->nmasks, false));
+        (void)jos_set_obj(m, c, "masks",
+                          jos_new_prim_array(m, "[Z", raw, (uint32_t)o->nmasks, false));
     }
     if (o->env != NULL) {
         uint32_t ne = 0;
@@ -335,7 +336,8 @@ new_launch(struct jos_msg *m, const struct launch_opts *o)
         /* Re-shape: suid 1, super jenkins.security.MasterToSlaveCallable (no fields). */
         static struct jos_classdesc desc;
         struct jos_classdata *cds = ag_arena_alloc(&m->arena, 2 * sizeof(*cds));
-        const struct jos_classdesc *sup = jos_msg_class(m, "jenkins.security.MasterToSlaveCallable");
+        const struct jos_classdesc *sup =
+            jos_msg_class(m, "jenkins.security.MasterToSlaveCallable");
 
         T_CHECK(cds != NULL && sup != NULL);
         desc = *c->u.obj.desc;
@@ -439,8 +441,8 @@ run_freestyle(bool class_form)
         "pwd; exit 7",
         "$NAME", NULL};
     static const bool masks[] = {false, false, true, false};
-    static const char *const env[] = {"PATH+EXTRA=/opt/extra/bin", "FOO=bar", "REF=$FOO-baz",
-                                      "DROPPED=", "NAME=arg0", NULL};
+    static const char *const env[] = {
+        "PATH+EXTRA=/opt/extra/bin", "FOO=bar", "REF=$FOO-baz", "DROPPED=", "NAME=arg0", NULL};
     struct launch_opts o = {0};
     char dir[512];
     char want[1024];
@@ -466,9 +468,10 @@ run_freestyle(bool class_form)
     /* Every output byte was sent before the Response, and its lastIoId covers them. */
     T_CHECK(r.last_io != 0 && r.last_io == r.io_before);
     resp_fini(&r);
-    (void)snprintf(want, sizeof(want),
-                   "[%s] $ /bin/sh -c ******** $NAME\n/opt/extra/bin bar-baz unset cookie arg0\ne\n%s\n",
-                   strrchr(dir, '/') + 1, dir);
+    (void)snprintf(
+        want, sizeof(want),
+        "[%s] $ /bin/sh -c ******** $NAME\n/opt/extra/bin bar-baz unset cookie arg0\ne\n%s\n",
+        strrchr(dir, '/') + 1, dir);
     T_EQ_MEM(seen.out, seen.nout, want, strlen(want));
     wait_resp(rpc(oid, "isAlive"), &r, 2000);
     T_CHECK(jos_val_is(r.value, "java.lang.Boolean"));
@@ -755,6 +758,6 @@ T_TEST(registered_and_documented)
 
 T_MAIN(T_CASE(cmdline_format_as_java), T_CASE(record_form_env_masks_merged_join_after_output),
        T_CASE(class_form_of_older_cores), T_CASE(quiet_and_separate_stderr),
-       T_CASE(errors_are_javas), T_CASE(kill_then_join), T_CASE(cancel_of_join_kills_and_interrupts),
-       T_CASE(kill_task_kills_by_cookie), T_CASE(filepath_tasks_of_flow_a3),
-       T_CASE(registered_and_documented))
+       T_CASE(errors_are_javas), T_CASE(kill_then_join),
+       T_CASE(cancel_of_join_kills_and_interrupts), T_CASE(kill_task_kills_by_cookie),
+       T_CASE(filepath_tasks_of_flow_a3), T_CASE(registered_and_documented))
