@@ -299,10 +299,13 @@ dispatch(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd, bool *k
         rem__on_ack(ch, cmd);
     } else if (strcmp(cls, "ProxyOutputStream$NotifyDeadWriter") == 0) {
         rem__on_dead_writer(ch, cmd);
+    } else if (strcmp(cls, "ProxyInputStream$Chunk") == 0) {
+        rem__on_pis_chunk(ch, m, cmd);
+        *keep = true;
     } else if (strcmp(cls, "ProxyInputStream$EOF") == 0) {
         int32_t oid = 0;
 
-        /* We export no InputStreams yet: an unknown oid is ignored as Java does. */
+        /* Release our exported source; an unknown oid is ignored as Java does. */
         if (jos_get_int(cmd, "oid", &oid) == 0 && rem__export_find(ch, oid) != NULL) {
             rem__export_unref(ch, oid, NULL);
         }

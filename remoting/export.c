@@ -54,6 +54,8 @@ export_release(struct rem_export e, const char *close_error)
 {
     if (e.kind == REM_EXP_SINK) {
         e.sink->close(e.obj, close_error);
+    } else if (e.kind == REM_EXP_SOURCE) {
+        e.source->close(e.obj);
     } else if (e.ops->release != NULL) {
         e.ops->release(e.obj);
     }

@@ -871,6 +871,95 @@ rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_s
     return v;
 }
 
+struct jos_val *
+rem_source_export_ris(struct rem_call *call, struct jos_msg *m, const struct rem_source_ops *ops,
+                      void *ctx, struct ag_err *err)
+{
+    struct rem_export e = {0};
+    struct jos_val *v;
+    uint8_t blk[5];
+    int32_t oid = 0;
+    int rc;
+
+    if (call->ch == NULL) {
+        rem__ignore(ag_err_set(err, AG_ECLOSED, 0, "channel closed"));
+        return NULL;
+    }
+    v = jos_new_object(m, "hudson.remoting.RemoteInputStream");
+    if (v == NULL) {
+        rem__ignore(ag_err_set(err, m->build_err, 0, "%s", m->build_detail.msg));
+        return NULL;
+    }
+    e.kind = REM_EXP_SOURCE;
+    e.source = ops;
+    e.obj = ctx;
+    rc = rem__export_add(call->ch, &e, &oid);
+    if (rc != 0) {
+        rem__ignore(ag_err_set(err, rc, 0, "cannot export a stream: %s", ag_strerror(rc)));
+        return NULL;
+    }
+    blk[0] = 0; /* not greedy */
+    blk[1] = (uint8_t)((uint32_t)oid >> 24);
+    blk[2] = (uint8_t)((uint32_t)oid >> 16);
+    blk[3] = (uint8_t)((uint32_t)oid >> 8);
+    blk[4] = (uint8_t)oid;
+    if (jos_custom_block(m, v, NULL, blk, sizeof(blk)) != 0) {
+        rem__export_unref(call->ch, oid, NULL);
+        rem__ignore(ag_err_set(err, m->build_err, 0, "%s", m->build_detail.msg));
+        return NULL;
+    }
+    return v;
+}
+
+#define PIS_MAX_READ ((size_t)1 << 20)
+
+static void
+on_source_read(void *token, int rc, struct ag_iov data, bool eof)
+{
+    struct rem_call *call = token;
+    struct jos_msg *m = rem_call_msg(call);
+    struct jos_val *b;
+
+    if (rc < 0) {
+        rem_call_fail(call, "java.io.IOException", "read failed: %s", ag_strerror(rc));
+        return;
+    }
+    b = jos_new_object(m, "hudson.remoting.ProxyInputStream$Buffer");
+    if (b != NULL) {
+        /* Java's Buffer: len = bytes read, or -1 at the end (channel.md 7.2). */
+        rem__ignore(jos_set_int(m, b, "len", data.len == 0 && eof ? -1 : (int32_t)data.len));
+        rem__ignore(jos_set_obj(m, b, "buf", jos_new_bytes(m, data.base, data.len, false)));
+    }
+    rem_call_return(call, b); /* a builder error becomes an IOException reply */
+}
+
+void
+rem__pis_read(struct rem_call *call)
+{
+    struct rem_channel *ch = call->ch;
+    int32_t oid = 0;
+    int32_t len = 0;
+    struct rem_export *e;
+
+    if (jos_get_int(call->callable, "oid", &oid) != 0 ||
+        jos_get_int(call->callable, "len", &len) != 0) {
+        rem_call_fail(call, "java.io.IOException",
+                      "native-agent: malformed ProxyInputStream$Chunk");
+        return;
+    }
+    e = rem__export_find(ch, oid);
+    if (e == NULL || e->kind != REM_EXP_SOURCE) {
+        rem_call_fail(call, "java.io.IOException", "native-agent: no input stream %" PRId32, oid);
+        return;
+    }
+    if (len <= 0) {
+        rem_call_fail(call, "java.io.IOException", "native-agent: read of %" PRId32 " bytes", len);
+        return;
+    }
+    e->source->read(e->obj, (size_t)len < PIS_MAX_READ ? (size_t)len : PIS_MAX_READ, on_source_read,
+                    call);
+}
+
 int
 rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
                         int32_t *oid)

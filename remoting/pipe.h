@@ -107,6 +107,30 @@ AG_MUST_CHECK int rem_channel_export_sink(struct rem_channel *ch, const struct r
 AG_MUST_CHECK int rem_istream_open(struct rem_call *call, const struct jos_val *v,
                                    const struct rem_sink_ops *ops, void *ctx, struct ag_err *err);
 
+/* --- sources: streams the controller reads from us (non-greedy RemoteInputStream) --- */
+
+/* A read finished: rc 0 with data (valid during the call; at most the max asked for) and eof
+ * (no more data after it), or rc < 0 (the controller's read fails with an IOException). */
+typedef void (*rem_source_done_cb)(void *token, int rc, struct ag_iov data, bool eof);
+
+struct rem_source_ops {
+    /* Produce up to max bytes, now or later, by calling done(token, ...) exactly once. */
+    void (*read)(void *ctx, size_t max, rem_source_done_cb done, void *token);
+    /* The controller is done (ProxyInputStream$EOF), or the channel terminated; possibly while
+     * a read is pending, which must still call done() once. Not read afterwards. */
+    void (*close)(void *ctx);
+};
+
+/*
+ * Export a source (ops and ctx borrowed until ops->close) and return a non-greedy
+ * RemoteInputStream value for it in m (channel.md 7.1: 77 05 00 <oid> 78, the greedy boolean
+ * because we advertise GREEDY_REMOTE_INPUTSTREAM). The controller then pulls it with
+ * ProxyInputStream$Chunk requests. NULL and *err on error.
+ */
+struct jos_val *rem_source_export_ris(struct rem_call *call, struct jos_msg *m,
+                                      const struct rem_source_ops *ops, void *ctx,
+                                      struct ag_err *err);
+
 /* The oid inside a RemoteOutputStream / RemoteInputStream / Pipe value (tests, logs). */
 AG_MUST_CHECK int rem_stream_value_parse(const struct jos_val *v, int *kind, bool *greedy,
                                          int32_t *oid, struct ag_err *err);

@@ -111,6 +111,7 @@ struct rem_pending {
 enum rem_export_kind {
     REM_EXP_OBJECT = 0,
     REM_EXP_SINK = 1,
+    REM_EXP_SOURCE = 2,
 };
 
 struct rem_export {
@@ -119,6 +120,7 @@ struct rem_export {
     enum rem_export_kind kind;
     const struct rem_object_ops *ops;
     const struct rem_sink_ops *sink;
+    const struct rem_source_ops *source;
     void *obj;
 };
 
@@ -293,6 +295,9 @@ void rem__on_user_request(struct rem_channel *ch, struct jos_msg *m, struct jos_
 void rem__on_rpc_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd);
 void rem__on_response(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd);
 void rem__on_cancel(struct rem_channel *ch, struct jos_val *cmd);
+/* ProxyInputStream$Chunk: a read from one of our exported sources (pipe.c serves it). */
+void rem__on_pis_chunk(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd);
+void rem__pis_read(struct rem_call *call);
 /* Reply an error to a request we could not run (no call object). */
 void rem__reply_error(struct rem_channel *ch, int32_t id, const char *exc_class, const char *msg);
 void rem__calls_io_progress(struct rem_channel *ch);

@@ -496,6 +496,35 @@ rem__on_rpc_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *c
     call_schedule(call);
 }
 
+static const struct rem_callable_handler pis_handler = {
+    "hudson.remoting.ProxyInputStream$Chunk",
+    "",
+    rem__pis_read,
+};
+
+void
+rem__on_pis_chunk(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd)
+{
+    int32_t id = 0;
+    int32_t last_io = 0;
+    struct rem_call *call;
+
+    if (jos_get_int(cmd, "id", &id) != 0) {
+        rem__warn_once(ch, "ProxyInputStream$Chunk", "ProxyInputStream$Chunk without an id");
+        jos_msg_free(m);
+        return;
+    }
+    rem__ignore(jos_get_int(cmd, "lastIoId", &last_io)); /* 0 if missing */
+    call = call_new(ch, REM_CALL_RPC, id, last_io, m);
+    if (call == NULL) {
+        return;
+    }
+    call->callable = cmd;
+    call->class_name = pis_handler.class_name;
+    call->h = &pis_handler;
+    call_schedule(call);
+}
+
 void
 rem__on_cancel(struct rem_channel *ch, struct jos_val *cmd)
 {

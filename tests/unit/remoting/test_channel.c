@@ -794,10 +794,10 @@ T_TEST(garbage_and_unknown_requests)
     T_EQ_INT(f.nsent, 0);
     rem_channel_get_stats(ch, &st);
     T_EQ_U64(st.dropped, 2);
-    /* ProxyInputStream$Chunk is a Request: we export no InputStream, so it gets an error. */
+    /* ProxyInputStream$Chunk is a Request: no such source here, so it gets an error. */
     deliver_hex(&f, V_PIS_CHUNK);
     T_EQ_INT(f.nsent, 1);
-    check_response(&f, 0, 4242, "ProxyInputStream$Chunk");
+    check_response(&f, 0, 4242, "no input stream 3");
     /* A controller Response to a request we never sent is ignored. */
     deliver_hex(&f, V_RESP_BOOM);
     T_EQ_INT(f.nsent, 1);
@@ -1088,6 +1088,45 @@ T_TEST(allocation_failure_sweep)
 
 static struct sink stream_sink;
 
+struct source {
+    int reads;
+    int closes;
+    bool hold;
+    rem_source_done_cb done;
+    void *token;
+};
+
+static struct source test_source;
+
+static void
+source_read(void *ctx, size_t max, rem_source_done_cb done, void *token)
+{
+    struct source *src = ctx;
+    struct ag_iov d = {(const uint8_t *)"hi", 2};
+    struct ag_iov none = {NULL, 0};
+
+    T_CHECK(max >= 2);
+    src->reads++;
+    if (src->hold) {
+        src->done = done;
+        src->token = token;
+        return;
+    }
+    if (src->reads == 1) {
+        done(token, 0, d, false);
+    } else {
+        done(token, 0, none, true);
+    }
+}
+
+static void
+source_close(void *ctx)
+{
+    ((struct source *)ctx)->closes++;
+}
+
+static const struct rem_source_ops source_ops = {source_read, source_close};
+
 static void
 sobj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jos_val *types,
             const struct jos_val *args)
@@ -1099,6 +1138,14 @@ sobj_invoke(void *ptr, struct rem_call *call, const char *method, const struct j
     if (strcmp(method, "read") == 0 && args != NULL && args->u.arr.len == 1) {
         T_EQ_INT(rem_istream_open(call, args->u.arr.elems[0], &sink_ops, &stream_sink, &err), 0);
         rem_call_return_null(call);
+        return;
+    }
+    if (strcmp(method, "ris") == 0) {
+        struct jos_val *v = rem_source_export_ris(call, rem_call_msg(call), &source_ops,
+                                                  &test_source, &err);
+
+        T_CHECK(v != NULL);
+        rem_call_return(call, v);
         return;
     }
     if (strcmp(method, "ros") == 0) {
@@ -1229,6 +1276,100 @@ T_TEST(controller_input_streams_greedy_and_pulled)
     T_EQ_STR(jos_val_class(v), "hudson.remoting.ProxyInputStream$EOF");
     jos_msg_free(m);
     shut(&f, &cs);
+}
+
+static void
+deliver_pis_chunk(struct fake_link *f, int32_t id, int32_t len, int32_t oid)
+{
+    struct jos_msg *m = NULL;
+    struct jos_val *r;
+    struct ag_buf b;
+    struct ag_err err = {0};
+
+    T_EQ_INT(jos_msg_new(NULL, 0, &m), 0);
+    r = jos_new_object(m, "hudson.remoting.ProxyInputStream$Chunk");
+    T_EQ_INT(jos_set_int(m, r, "id", id), 0);
+    T_EQ_INT(jos_set_int(m, r, "len", len), 0);
+    T_EQ_INT(jos_set_int(m, r, "oid", oid), 0);
+    T_EQ_INT(jos_msg_add(m, r), 0);
+    ag_buf_init(&b, 1 << 20);
+    T_EQ_INT(jos_msg_encode(m, &b, &err), 0);
+    fake_link_deliver(f, b.data, b.len);
+    ag_buf_fini(&b);
+    jos_msg_free(m);
+}
+
+static void
+check_buffer(struct fake_link *f, size_t i, int32_t id, int32_t want_len, const char *want)
+{
+    struct jos_msg *m = NULL;
+    struct jos_val *v = sent_cmd(f, i, &m);
+    struct jos_val *b = NULL;
+    struct ag_iov buf = {0};
+    int32_t got = 0;
+
+    if (v == NULL) {
+        return;
+    }
+    T_EQ_INT(jos_get_int(v, "id", &got), 0);
+    T_EQ_INT(got, id);
+    T_EQ_INT(jos_get_obj(v, "returnValue", &b), 0);
+    T_CHECK(jos_val_is(b, "hudson.remoting.ProxyInputStream$Buffer"));
+    T_EQ_INT(jos_get_int(b, "len", &got), 0);
+    T_EQ_INT(got, want_len);
+    T_EQ_INT(jos_get_bytes(b, "buf", &buf), 0);
+    T_EQ_MEM(buf.base, buf.len, want, strlen(want));
+    jos_msg_free(m);
+}
+
+/* Our non-greedy RemoteInputStream read by the controller (channel.md 7.2, 7.4 flow 4). */
+T_TEST(exported_source_pulled_by_controller)
+{
+    struct fake_link f;
+    struct closed_state cs;
+    struct rem_channel *ch = open_channel(&f, &cs);
+    struct jos_msg *m = NULL;
+    struct jos_val *v;
+    struct jos_val *ris = NULL;
+    struct ag_err err = {0};
+    int kind = 0;
+    bool greedy = true;
+    int32_t oid = 0;
+    int32_t src = 0;
+
+    memset(&test_source, 0, sizeof(test_source));
+    T_EQ_INT(rem_channel_export(ch, &sobj_ops, NULL, &oid), 0);
+    deliver_rpc(&f, 60, oid, "ris", NULL);
+    T_EQ_INT(f.nsent, 1);
+    v = sent_cmd(&f, 0, &m);
+    T_EQ_INT(jos_get_obj(v, "returnValue", &ris), 0);
+    T_EQ_INT(rem_stream_value_parse(ris, &kind, &greedy, &src, &err), 0);
+    T_EQ_INT(kind, REM_STREAM_RIS);
+    T_CHECK(!greedy);
+    T_EQ_INT(src, 3);
+    jos_msg_free(m);
+    deliver_pis_chunk(&f, 61, 8192, src);
+    T_EQ_INT(f.nsent, 2);
+    check_buffer(&f, 1, 61, 2, "hi");
+    deliver_pis_chunk(&f, 62, 8192, src);
+    check_buffer(&f, 2, 62, -1, "");
+    deliver_cmd2(&f, "hudson.remoting.ProxyInputStream$EOF", "oid", src, NULL, 0);
+    T_EQ_INT(test_source.closes, 1);
+    /* A read pending when the link breaks: closed, and the late answer is dropped. */
+    memset(&test_source, 0, sizeof(test_source));
+    test_source.hold = true;
+    fake_link_clear(&f);
+    deliver_rpc(&f, 63, oid, "ris", NULL);
+    deliver_pis_chunk(&f, 64, 100, 4);
+    T_CHECK(test_source.done != NULL);
+    fake_link_finish(&f, AG_EPROTO);
+    T_EQ_INT(test_source.closes, 1);
+    if (test_source.done != NULL) {
+        struct ag_iov none = {NULL, 0};
+
+        test_source.done(test_source.token, 0, none, true);
+    }
+    fake_link_clear(&f);
 }
 
 T_TEST(exported_sink_in_a_result)
@@ -1366,4 +1507,5 @@ T_MAIN(T_CASE(slave_version_reply_is_byte_exact), T_CASE(response_shape_matches_
        T_CASE(our_pings_answered_and_dead_controller_detected),
        T_CASE(set_up_remote_ping_answered_null), T_CASE(allocation_failure_sweep),
        T_CASE(controller_input_streams_greedy_and_pulled), T_CASE(exported_sink_in_a_result),
+       T_CASE(exported_source_pulled_by_controller),
        T_CASE(calls_to_controller_proxies), T_CASE(callables_registry_sorted_and_documented))
