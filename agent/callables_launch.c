@@ -809,13 +809,13 @@ cb_launch(struct rem_call *call)
 
     memset(&a, 0, sizeof(a));
     ag_buf_init(&line, (size_t)1 << 20);
-    if (loop == NULL) {
-        rem_call_fail(call, "java.io.IOException", "native-agent: no event loop to run processes");
-        goto out;
-    }
     rc = launch_args_read(c, &a, &err);
     if (rc != 0) {
         rem_call_fail(call, "java.io.IOException", "%s", err.msg);
+        goto out;
+    }
+    if (loop == NULL) {
+        rem_call_fail(call, "java.io.IOException", "native-agent: no event loop to run processes");
         goto out;
     }
     lp = ag_calloc(1, sizeof(*lp));
@@ -930,10 +930,10 @@ cb_launch(struct rem_call *call)
     AG_LOG_INFO(AGENT_LAUNCH_LOG, "%s: started process %d in %s", lp->name,
                 (int)exec_proc_pid(lp->proc), a.work_dir != NULL ? a.work_dir : ".");
     if (a.in != NULL) {
+        lp->refs++; /* until stdin_close, which may run before rem_istream_open returns */
         rc = rem_istream_open(call, a.in, &stdin_ops, lp, &err);
-        if (rc == 0) {
-            lp->refs++; /* until stdin_close */
-        } else {
+        if (rc != 0) {
+            lp->refs--; /* no close will come; the process reference still holds lp */
             AG_LOG_WARN(AGENT_LAUNCH_LOG, "%s: stdin stream: %s", lp->name, err.msg);
             exec_proc_stdin_close(lp->proc);
         }
@@ -1022,10 +1022,6 @@ cb_kill_task(struct rem_call *call)
     struct ag_err err = {0};
     int rc;
 
-    if (loop == NULL) {
-        rem_call_fail(call, "java.io.IOException", "native-agent: no event loop to kill processes");
-        return;
-    }
     if (jos_get_obj(c, "modelEnvVars", &map) != 0) {
         rem_call_fail(call, "java.io.IOException", "KillTask without modelEnvVars");
         return;
@@ -1042,6 +1038,11 @@ cb_kill_task(struct rem_call *call)
     }
     if (rc != 0) {
         rem_call_fail(call, "java.io.IOException", "KillTask: %s", err.msg);
+        exec_env_free(kc.model);
+        return;
+    }
+    if (loop == NULL) {
+        rem_call_fail(call, "java.io.IOException", "native-agent: no event loop to kill processes");
         exec_env_free(kc.model);
         return;
     }

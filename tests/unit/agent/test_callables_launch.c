@@ -276,6 +276,7 @@ struct launch_opts {
     const char *work_dir;
     bool class_form;
     size_t nrules;
+    int32_t in_oid; /* a non-greedy RemoteInputStream for stdin, 0 for none */
 };
 
 /* The record of core 2.485+ (class_form false) or the MasterToSlaveCallable subclass of older
@@ -326,6 +327,15 @@ new_launch(struct jos_msg *m, const struct launch_opts *o)
     (void)jos_set_obj(m, c, "stdoutListener", l);
     if (o->separate_err) {
         (void)jos_set_obj(m, c, "err", new_ros(m, ERR_OID));
+    }
+    if (o->in_oid != 0) {
+        /* Non-greedy, and we (the reader) advertised GREEDY: boolean false, then the oid. */
+        struct jos_val *ris = jos_new_object(m, "hudson.remoting.RemoteInputStream");
+        uint8_t b[5] = {0, (uint8_t)(o->in_oid >> 24), (uint8_t)(o->in_oid >> 16),
+                        (uint8_t)(o->in_oid >> 8), (uint8_t)o->in_oid};
+
+        (void)jos_custom_block(m, ris, NULL, b, 5);
+        (void)jos_set_obj(m, c, "in", ris);
     }
     (void)jos_set_bool(m, c, "quiet", o->quiet);
     if (o->work_dir != NULL) {
@@ -508,6 +518,87 @@ T_TEST(quiet_and_separate_stderr)
     resp_fini(&r);
     T_EQ_MEM(seen.out, seen.nout, "out\n", 4);
     T_EQ_MEM(seen.err, seen.nerr, "err\n", 4);
+    teardown();
+}
+
+/* The controller's answer to a ProxyInputStream$Chunk pull: len bytes, or -1 at the end. */
+static bool
+answer_pull(const char *data)
+{
+    for (size_t i = 0; i < the_link.nsent; i++) {
+        struct jos_msg *m = NULL;
+        struct ag_err err = {0};
+        struct jos_val *v;
+        int32_t id = 0;
+        static int32_t answered[16];
+        static size_t nanswered;
+        bool done = false;
+
+        if (jos_decode(the_link.sent[i], the_link.sent_len[i], NULL, 0, &m, &err) != 0) {
+            continue;
+        }
+        v = m->top.items[0];
+        if (jos_val_is(v, "hudson.remoting.ProxyInputStream$Chunk") &&
+            jos_get_int(v, "id", &id) == 0) {
+            for (size_t k = 0; k < nanswered; k++) {
+                done |= answered[k] == id;
+            }
+            if (!done && nanswered < 16) {
+                struct jos_msg *rm = NULL;
+                struct jos_val *resp;
+                struct jos_val *buf;
+                size_t n = data != NULL ? strlen(data) : 0;
+
+                answered[nanswered++] = id;
+                T_EQ_INT(jos_msg_new(NULL, 0, &rm), 0);
+                resp = jos_new_object(rm, "hudson.remoting.Response");
+                buf = jos_new_object(rm, "hudson.remoting.ProxyInputStream$Buffer");
+                (void)jos_set_int(rm, buf, "len", data != NULL ? (int32_t)n : -1);
+                (void)jos_set_obj(rm, buf, "buf", jos_new_bytes(rm, data, n, false));
+                (void)jos_set_int(rm, resp, "id", id);
+                (void)jos_set_obj(rm, resp, "returnValue", buf);
+                jos_msg_free(m);
+                deliver(rm, resp);
+                return true;
+            }
+        }
+        jos_msg_free(m);
+    }
+    return false;
+}
+
+static void
+pump_until_pull(const char *data)
+{
+    for (int i = 0; i < 1000; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (answer_pull(data)) {
+            return;
+        }
+        usleep(2000);
+    }
+    T_FAIL_("no ProxyInputStream$Chunk request%s", "");
+}
+
+T_TEST(stdin_from_controller_stream)
+{
+    static const char *const cmd[] = {"cat", NULL};
+    struct launch_opts o = {0};
+    char exc[300];
+    struct resp r;
+    int32_t oid;
+
+    setup();
+    o.cmd = cmd;
+    o.quiet = true;
+    o.in_oid = 9;
+    oid = launch(&o, exc, sizeof(exc));
+    T_EQ_STR(exc, "");
+    pump_until_pull("hello stdin\n");
+    pump_until_pull(NULL); /* end of stream: cat sees EOF and exits */
+    T_EQ_INT(join(oid, &r, 5000), 0);
+    resp_fini(&r);
+    T_EQ_MEM(seen.out, seen.nout, "hello stdin\n", 12);
     teardown();
 }
 
@@ -758,6 +849,6 @@ T_TEST(registered_and_documented)
 
 T_MAIN(T_CASE(cmdline_format_as_java), T_CASE(record_form_env_masks_merged_join_after_output),
        T_CASE(class_form_of_older_cores), T_CASE(quiet_and_separate_stderr),
-       T_CASE(errors_are_javas), T_CASE(kill_then_join),
+       T_CASE(stdin_from_controller_stream), T_CASE(errors_are_javas), T_CASE(kill_then_join),
        T_CASE(cancel_of_join_kills_and_interrupts), T_CASE(kill_task_kills_by_cookie),
        T_CASE(filepath_tasks_of_flow_a3), T_CASE(registered_and_documented))
