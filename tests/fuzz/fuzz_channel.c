@@ -3,7 +3,8 @@
  * completes later (oid 4). The input is a list of records: an op byte, then for op 0 a u16
  * big-endian length and that many command bytes. Ops: 0 deliver a command, 1 complete the
  * pending sink write, 2 close from our side, 3 complete a held RPC, 4 break the link. Nothing
- * may crash or leak, whatever the commands are. */
+ * may crash or leak, whatever the commands are. RPC method "hold" keeps the call, "ris" exports
+ * a source the controller can pull with ProxyInputStream$Chunk. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -63,6 +64,23 @@ static const struct rem_sink_ops ops_now = {sink_now, sink_flush, sink_close};
 static const struct rem_sink_ops ops_later = {sink_later, sink_flush, sink_close};
 
 static void
+src_read(void *ctx, size_t max, rem_source_done_cb done, void *token)
+{
+    struct ag_iov d = {(const uint8_t *)"data", max < 4 ? max : 4};
+
+    (void)ctx;
+    done(token, 0, d, max < 4);
+}
+
+static void
+src_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct rem_source_ops ops_src = {src_read, src_close};
+
+static void
 on_cancel(struct rem_call *call, int code, void *arg)
 {
     struct fz *z = arg;
@@ -83,6 +101,13 @@ obj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jo
     if (strcmp(method, "hold") == 0 && z->held == NULL) {
         z->held = call;
         rem_call_on_cancel(call, on_cancel, z);
+        return;
+    }
+    if (strcmp(method, "ris") == 0) {
+        struct ag_err err = {0};
+        struct jos_val *v = rem_source_export_ris(call, rem_call_msg(call), &ops_src, z, &err);
+
+        rem_call_return(call, v);
         return;
     }
     rem_call_return_string(call, method);
