@@ -773,7 +773,80 @@ T_TEST(meminfo_parser)
     T_EQ_INT(mi.total_phys, -1);
 }
 
+/* Every allocation of a call failing in turn (AG_TEST_FAIL_ALLOC style, from inside the test):
+ * the handlers must answer or fail the call, never crash or leak (ASan build). */
+T_TEST(allocation_failures_never_crash)
+{
+    static const char *const reqs[] = {
+        "req-absolute-path",
+        "req-slave-initializer",
+        "req-copy-system-properties",
+        "req-set-level",
+        "req-find-restarters",
+        "req-get-env-vars",
+        "req-get-arch",
+        "req-clock",
+        "req-usable-space",
+        "req-temp-space",
+        "req-usable-space-fcw",
+        "req-unknown-task",
+        "req-swap",
+        "req-step2",
+        "req-system-properties",
+        "req-full-env",
+        "req-loading-time",
+        "req-log-fetcher",
+        "req-thread-dump",
+        "req-script",
+        "req-heap-dump",
+    };
+
+    enum ag_log_level lv = ag_log_get_level();
+
+    T_EQ_INT(agent_callables_register(), 0);
+    ag_log_set_level(AG_LOG_SEVERE); /* thousands of expected out-of-memory warnings */
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        size_t n = 0;
+        uint8_t *p = load(reqs[i], &n);
+
+        for (uint64_t k = 1; p != NULL && k <= 120; k++) {
+            struct jos_msg *m = NULL;
+            struct jos_stream st = {0};
+            struct ag_err err = {0};
+            struct ag_buf out;
+            struct jos_val *cmd;
+
+            agent_node_reset();
+            open_channel("JNLP4-connect");
+            /* A ring with records, so the log page has something to copy. */
+            if (strcmp(reqs[i], "req-log-fetcher") == 0) {
+                struct reply r;
+
+                call_req("req-slave-initializer", &r);
+                reply_fini(&r);
+                ag_log(AG_LOG_SEVERE, "node", "record for the allocation sweep");
+            }
+            ag_buf_init(&out, 1 << 24);
+            if (jos_msg_new(NULL, 0, &m) == 0 && jos_msg_decode(m, p, n, &st, &err) == 0) {
+                cmd = rem__cmd_user_request(m, 99, 2, st.items[0], reqs[i]);
+                if (jos_encode(&out, &cmd, 1, &err) == 0) {
+                    ag_alloc_fail_after(k);
+                    fake_link_deliver(&the_link, out.data, out.len);
+                    ag_alloc_fail_after(0);
+                }
+            }
+            jos_msg_free(m);
+            ag_buf_fini(&out);
+            close_channel();
+        }
+        free(p);
+    }
+    ag_log_set_level(lv);
+    agent_node_reset();
+}
+
 T_MAIN(T_CASE(tables_sorted_registered_documented), T_CASE(flow_a1_replies_are_javas),
        T_CASE(absolute_path_as_java_file), T_CASE(environment_replies), T_CASE(monitors_replies),
        T_CASE(disk_space_through_filepath_envelopes), T_CASE(filepath_values), T_CASE(page_replies),
-       T_CASE(log_page_records), T_CASE(builders_match_java), T_CASE(meminfo_parser))
+       T_CASE(log_page_records), T_CASE(builders_match_java), T_CASE(meminfo_parser),
+       T_CASE(allocation_failures_never_crash))
