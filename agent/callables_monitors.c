@@ -3,9 +3,8 @@
  * Disk and temporary space can take the node offline (below 1 GiB by default) and the response
  * time monitor disconnects it after five failures, so these replies carry real values.
  *
- * statvfs, realpath and the /proc/meminfo read run on the loop thread: they touch a local file
- * system or procfs and return at once (a hung network file system under the agent's root would
- * stall them: docs/node.md lists this). agent.jar runs them on a pool thread.
+ * statvfs and realpath, which may wait on a network file system, run on libuv's thread pool;
+ * the /proc/meminfo read stays on the loop thread (procfs answers from memory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
+#include "alloc.h"
 #include "callables_int.h"
+#include "channel.h"
 #include "util.h"
 
 void
@@ -105,39 +108,105 @@ agent__cb_response_time(struct rem_call *call)
     rem_call_return(call, r);
 }
 
-/* DiskSpaceMonitorDescriptor.GetUsableSpace.invoke: usable = f_bavail * f_frsize (Java's
- * File.getUsableSpace), null when 0; total = f_blocks * f_frsize; path = the canonical path. */
-static void
-disk_space(struct rem_call *call, const char *path)
-{
-    struct jos_msg *m = rem_call_msg(call);
-    struct statvfs sv;
-    char canon[PATH_MAX];
+/* One disk measurement. statvfs and realpath may wait on a slow or hung file system (an NFS
+ * remote root), so on a channel with a loop they run on libuv's thread pool (uv_queue_work); the
+ * job only touches its own fields there, and the reply is built in the after-work callback on
+ * the loop thread. The call stays valid until it is completed, even when the channel terminates
+ * or the controller cancels meanwhile (callables.h), so it is always completed there. */
+struct disk_job {
+    uv_work_t req;
+    struct rem_call *call; /* borrowed: completed by reply_disk */
+    char path[PATH_MAX];
+    bool usable_ok; /* statvfs worked and something is usable */
     uint64_t usable;
     uint64_t total;
+    char canon[PATH_MAX];
+};
+
+/* DiskSpaceMonitorDescriptor.GetUsableSpace.invoke: usable = f_bavail * f_frsize (Java's
+ * File.getUsableSpace), null when 0; total = f_blocks * f_frsize; path = the canonical path.
+ * Any thread: no logging, no call access. */
+static void
+disk_measure(struct disk_job *j)
+{
+    struct statvfs sv;
+
+    if (statvfs(j->path, &sv) == -1) {
+        return; /* Java's getUsableSpace() answers 0 for a missing path: null */
+    }
+    j->usable = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    j->total = (uint64_t)sv.f_blocks * (uint64_t)sv.f_frsize;
+    j->usable_ok = j->usable > 0 && j->usable <= INT64_MAX && j->total <= INT64_MAX;
+    if (realpath(j->path, j->canon) == NULL) {
+        (void)snprintf(j->canon, sizeof(j->canon), "%s", j->path);
+    }
+}
+
+static void
+reply_disk(struct disk_job *j)
+{
+    struct jos_msg *m = rem_call_msg(j->call);
     struct jos_val *ds;
 
-    if (statvfs(path, &sv) == -1) {
-        /* Java's getUsableSpace() answers 0 for a missing path: the monitor gets null. */
-        rem_call_return_null(call);
+    if (!j->usable_ok) {
+        rem_call_return_null(j->call);
         return;
-    }
-    usable = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
-    total = (uint64_t)sv.f_blocks * (uint64_t)sv.f_frsize;
-    if (usable == 0 || usable > INT64_MAX || total > INT64_MAX) {
-        rem_call_return_null(call);
-        return;
-    }
-    if (realpath(path, canon) == NULL) {
-        (void)snprintf(canon, sizeof(canon), "%s", path);
     }
     ds = jos_new_object(m, "hudson.node_monitors.DiskSpaceMonitorDescriptor$DiskSpace");
     if (ds != NULL) {
-        (void)jos_set_long(m, ds, "size", (int64_t)usable);
-        (void)jos_set_long(m, ds, "totalSize", (int64_t)total);
-        (void)jos_set_string(m, ds, "path", canon);
+        (void)jos_set_long(m, ds, "size", (int64_t)j->usable);
+        (void)jos_set_long(m, ds, "totalSize", (int64_t)j->total);
+        (void)jos_set_string(m, ds, "path", j->canon);
     }
-    rem_call_return(call, ds);
+    rem_call_return(j->call, ds);
+}
+
+static void
+on_disk_work(uv_work_t *req)
+{
+    disk_measure(req->data);
+}
+
+static void
+on_disk_done(uv_work_t *req, int status)
+{
+    struct disk_job *j = req->data;
+
+    if (status != 0) {
+        rem_call_fail(j->call, "java.io.IOException", "disk space of %s not measured: %s", j->path,
+                      uv_strerror(status));
+    } else {
+        reply_disk(j);
+    }
+    ag_free(j);
+}
+
+static void
+disk_space(struct rem_call *call, const char *path)
+{
+    struct rem_channel *ch = rem_call_channel(call);
+    uv_loop_t *loop = ch != NULL ? rem_channel_loop(ch) : NULL;
+    struct disk_job *j;
+
+    if (strlen(path) >= PATH_MAX) {
+        rem_call_fail(call, "java.io.IOException", "path of %zu bytes is too long", strlen(path));
+        return;
+    }
+    j = ag_calloc(1, sizeof(*j));
+    if (j == NULL) {
+        rem_call_fail(call, "java.lang.OutOfMemoryError", "native-agent: out of memory");
+        return;
+    }
+    j->call = call;
+    j->req.data = j;
+    (void)snprintf(j->path, sizeof(j->path), "%s", path); /* length checked above */
+    if (loop != NULL && uv_queue_work(loop, &j->req, on_disk_work, on_disk_done) == 0) {
+        return; /* on_disk_done completes the call */
+    }
+    /* No loop (unit tests) or the pool refused: measure here. */
+    disk_measure(j);
+    reply_disk(j);
+    ag_free(j);
 }
 
 void
