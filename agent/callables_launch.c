@@ -339,6 +339,72 @@ start_kill(struct lproc *lp)
     exec_env_free(model);
 }
 
+/* A join waiting for its Channel$IOSyncer round trip. */
+struct join_sync {
+    struct rem_call *call; /* borrowed: completed by on_synced */
+    int32_t code;
+};
+
+static void
+on_synced(struct rem_channel *ch, int rc, struct jos_msg *m, struct jos_val *value,
+          const char *error, void *arg)
+{
+    struct join_sync *js = arg;
+
+    (void)ch;
+    (void)m;
+    (void)value;
+    if (rc != 0) {
+        /* The exit code is still right: the Flush already ordered the output before it. */
+        AG_LOG_DEBUG(AGENT_LAUNCH_LOG, "Channel$IOSyncer: %s", error != NULL ? error : "failed");
+    }
+    rem_call_return(js->call, agent__new_integer(rem_call_msg(js->call), js->code));
+    ag_free(js);
+}
+
+static void
+on_sync_cancel(struct rem_call *call, int code, void *arg)
+{
+    /* on_synced completes the call whatever happens (it also fires when the channel dies). */
+    (void)call;
+    (void)code;
+    (void)arg;
+}
+
+/* RemoteProcess.join's finally block: Channel.syncIO(), i.e. Channel$IOSyncer to the controller,
+ * which answers once its I/O lane has applied everything received before. Returns false when it
+ * could not be sent (the caller answers at once). */
+static bool
+send_io_syncer(struct rem_call *call, int32_t code)
+{
+    struct rem_channel *ch = rem_call_channel(call);
+    struct jos_msg *m = NULL;
+    struct join_sync *js;
+    struct jos_val *v;
+    int rc;
+
+    if (ch == NULL || rem_call_cancelled(call)) {
+        return false;
+    }
+    js = ag_calloc(1, sizeof(*js));
+    if (js == NULL || jos_msg_new(NULL, 0, &m) != 0) {
+        ag_free(js);
+        return false;
+    }
+    js->call = call;
+    js->code = code;
+    rem_call_on_cancel(call, on_sync_cancel, NULL); /* the process object may be freed meanwhile */
+    v = jos_new_object(m, "hudson.remoting.Channel$IOSyncer");
+    rc = v != NULL ? rem_channel_call(ch, v, on_synced, js) : AG_ENOMEM;
+    jos_msg_free(m);
+    if (rc != 0) {
+        AG_LOG_DEBUG(AGENT_LAUNCH_LOG, "cannot send Channel$IOSyncer: %s", ag_strerror(rc));
+        ag_free(js);
+        return false;
+    }
+    return true;
+}
+
 /* Complete one waiter now that the process has exited. */
 static void
 finish_waiter(struct lproc *lp, struct waiter *w)
@@ -367,7 +433,9 @@ finish_waiter(struct lproc *lp, struct waiter *w)
             /* as above */
         }
     }
-    rem_call_return(call, agent__new_integer(rem_call_msg(call), lp->ex.code));
+    if (!send_io_syncer(call, lp->ex.code)) {
+        rem_call_return(call, agent__new_integer(rem_call_msg(call), lp->ex.code));
+    }
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "jos.h"
 #include "launch.h"
+#include "log.h"
 #include "rem_int.h"
 
 #define LISTENER_OID 5
@@ -32,6 +33,9 @@ static struct fake_link the_link;
 static struct rem_channel *the_ch;
 static size_t scanned; /* sent commands already collected */
 static int32_t next_id = 100;
+static int syncers; /* Channel$IOSyncer requests answered */
+
+static void deliver(struct jos_msg *m, struct jos_val *cmd);
 
 /* What the agent sent: output per stream oid, and the Responses by id. */
 struct seen {
@@ -68,6 +72,9 @@ setup(void)
 
     T_EQ_INT(agent_callables_register(), 0);
     T_EQ_INT(agent_launch_register(), 0);
+    if (getenv("LAUNCH_TEST_DEBUG") != NULL) {
+        ag_log_set_level(AG_LOG_FINE);
+    }
     T_EQ_INT(uv_loop_init(&loop), 0);
     fake_link_init(&the_link);
     o.loop = &loop;
@@ -125,6 +132,21 @@ scan(int32_t id, struct resp *r)
                 seen.nerr += b.len;
             }
             seen.last_io = io;
+        } else if (strcmp(cls, "hudson.remoting.UserRequest") == 0 &&
+                   jos_get_int(v, "id", &rid) == 0) {
+            /* The agent's Channel$IOSyncer (RemoteProcess.join): answer null, as a controller. */
+            struct jos_msg *rm = NULL;
+            struct jos_val *resp;
+            struct jos_val *nr;
+
+            T_EQ_INT(jos_msg_new(NULL, 0, &rm), 0);
+            resp = jos_new_object(rm, "hudson.remoting.Response");
+            nr = jos_new_object(rm, "hudson.remoting.UserRequest$NormalResponse");
+            (void)jos_set_obj(rm, nr, "response", jos_new_payload(rm, NULL));
+            (void)jos_set_int(rm, resp, "id", rid);
+            (void)jos_set_obj(rm, resp, "returnValue", nr);
+            syncers++;
+            deliver(rm, resp);
         } else if (strcmp(cls, "hudson.remoting.ProxyOutputStream$Flush") == 0) {
             T_EQ_INT(jos_get_int(v, "ioId", &io), 0);
             seen.last_io = io;
@@ -210,8 +232,13 @@ static int32_t
 call(struct jos_msg *m, struct jos_val *callable)
 {
     int32_t id = next_id++;
+    struct jos_val *cmd = rem__cmd_user_request(m, id, 2, callable, "test");
 
-    deliver(m, rem__cmd_user_request(m, id, 2, callable, "test"));
+    /* The controller's form of the class-loader reference (a proxy, channel.md 4.3), so that
+     * the agent may call back (Channel$IOSyncer). */
+    (void)jos_set_obj(m, cmd, "classLoaderProxy",
+                      rem_new_proxy(m, "hudson.remoting.RemoteClassLoader$IClassLoader", 2));
+    deliver(m, cmd);
     return id;
 }
 
@@ -477,6 +504,7 @@ run_freestyle(bool class_form)
     T_EQ_INT(join(oid, &r, 5000), 7);
     /* Every output byte was sent before the Response, and its lastIoId covers them. */
     T_CHECK(r.last_io != 0 && r.last_io == r.io_before);
+    T_CHECK(syncers > 0); /* join did Channel.syncIO() first */
     resp_fini(&r);
     (void)snprintf(
         want, sizeof(want),
