@@ -14,6 +14,7 @@
 
 #include "callables_agent.h"
 #include "launch.h"
+#include "alloc.h"
 #include "conf.h"
 #include "decode.h"
 #include "err.h"
@@ -66,6 +67,7 @@ main(int argc, char **argv)
     int status = 0;
     int rc;
 
+    ag_alloc_tune();
     rc = agent_conf_parse(&conf, argc, argv, environ, &cerr);
     if (rc != 0) {
         (void)fprintf(stderr, "%s\n", cerr.msg);

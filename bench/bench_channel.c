@@ -203,6 +203,8 @@ main(void)
     static uint8_t data[PIPE_WRITE];
     uint64_t sunk = 0;
     int32_t oid = 0;
+
+    ag_alloc_tune(); /* as the agent's main() does */
     int32_t sink_oid = 0;
     uint64_t n;
     double t0;

@@ -1,5 +1,6 @@
 #include "alloc.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +108,12 @@ ag_alloc_fail_after(uint64_t n)
 {
     atomic_store(&fail_init_done, 1);
     atomic_store(&fail_at, n == 0 ? 0 : atomic_load(&n_allocs) + n);
+}
+
+void
+ag_alloc_tune(void)
+{
+    /* mallopt returns 1 on success; a C library that ignores these only loses speed. */
+    (void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+    (void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 }

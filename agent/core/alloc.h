@@ -22,6 +22,15 @@ void ag_free(void *p);
 char *ag_strndup(const char *s, size_t len);
 char *ag_strdup(const char *s);
 
+/*
+ * Tune the C library's allocator for the agent's pattern: many short-lived buffers of 8 KiB to
+ * 1 MiB (one per command). glibc's defaults hand freed memory back to the kernel on nearly every
+ * command (trim) and mmap/munmap each buffer over 128 KiB, which cut pipe throughput from
+ * gigabytes to ~200 MiB/s in bench_channel. Keeps at most 8 MiB of free heap. Call once at
+ * startup, before any thread exists.
+ */
+void ag_alloc_tune(void);
+
 /* Allocation statistics since start (or since ag_alloc_stats_reset). */
 struct ag_alloc_stats {
     uint64_t allocs;

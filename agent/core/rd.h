@@ -93,8 +93,9 @@ ag_rd_u64(struct ag_rd *r, uint64_t *v)
     if (r->end - r->p < 8) {
         return AG_ETRUNC;
     }
-    (void)ag_rd_u32(r, &hi); /* length checked above */
-    (void)ag_rd_u32(r, &lo);
+    if (ag_rd_u32(r, &hi) != 0 || ag_rd_u32(r, &lo) != 0) {
+        return AG_ETRUNC; /* unreachable: the length was checked above */
+    }
     *v = (uint64_t)hi << 32 | lo;
     return 0;
 }
