@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "alloc.h"
 #include "callables.h"
 #include "callables_agent.h"
@@ -773,6 +775,76 @@ T_TEST(meminfo_parser)
     T_EQ_INT(mi.total_phys, -1);
 }
 
+static void
+open_channel_on(uv_loop_t *loop)
+{
+    struct rem_channel_opts o = {0};
+
+    fake_link_init(&the_link);
+    o.name = "node-test";
+    o.loop = loop;
+    o.on_closed = on_closed;
+    T_EQ_INT(rem_channel_new(&the_link.link, &o, &the_ch), 0);
+}
+
+static void
+deliver_req(const char *req)
+{
+    size_t n = 0;
+    uint8_t *p = load(req, &n);
+    struct jos_msg *m = NULL;
+    struct jos_stream st = {0};
+    struct ag_err err = {0};
+    struct ag_buf out;
+    struct jos_val *cmd;
+
+    ag_buf_init(&out, 1 << 20);
+    if (p != NULL && jos_msg_new(NULL, 0, &m) == 0 && jos_msg_decode(m, p, n, &st, &err) == 0) {
+        cmd = rem__cmd_user_request(m, 7, 2, st.items[0], req);
+        T_EQ_INT(jos_encode(&out, &cmd, 1, &err), 0);
+        fake_link_deliver(&the_link, out.data, out.len);
+    }
+    jos_msg_free(m);
+    ag_buf_fini(&out);
+    free(p);
+}
+
+/* On a channel with a loop the disk is measured on the thread pool and the Response follows from
+ * the after-work callback; a channel that terminates meanwhile must not upset it. */
+T_TEST(disk_space_on_the_thread_pool)
+{
+    uv_loop_t loop;
+    int closed_before = closed_calls;
+
+    T_EQ_INT(agent_callables_register(), 0);
+    T_EQ_INT(uv_loop_init(&loop), 0);
+    open_channel_on(&loop);
+    deliver_req("req-usable-space");
+    T_EQ_INT(the_link.nsent, 0); /* not yet: the pool is measuring */
+    for (int i = 0; i < 10000 && the_link.nsent == 0; i++) {
+        (void)uv_run(&loop, UV_RUN_ONCE);
+    }
+    T_EQ_INT(the_link.nsent, 1);
+    if (the_link.nsent == 1) {
+        struct jos_msg *m = NULL;
+        struct ag_err err = {0};
+        struct jos_val *rv = NULL;
+
+        T_EQ_INT(jos_decode(the_link.sent[0], the_link.sent_len[0], NULL, 0, &m, &err), 0);
+        T_EQ_INT(jos_get_obj(m->top.items[0], "returnValue", &rv), 0);
+        T_CHECK(jos_val_is(rv, "hudson.remoting.UserRequest$NormalResponse"));
+        T_CHECK(find_mem(the_link.sent[0], the_link.sent_len[0], "DiskSpace", 9) != NULL);
+        jos_msg_free(m);
+    }
+    /* The link breaks while a measurement is running: the reply is dropped, nothing leaks. */
+    deliver_req("req-temp-space");
+    fake_link_finish(&the_link, AG_ECLOSED);
+    (void)uv_run(&loop, UV_RUN_DEFAULT);
+    T_EQ_INT(closed_calls, closed_before + 1);
+    fake_link_clear(&the_link);
+    T_EQ_INT(uv_loop_close(&loop), 0);
+}
+
 /* Every allocation of a call failing in turn (AG_TEST_FAIL_ALLOC style, from inside the test):
  * the handlers must answer or fail the call, never crash or leak (ASan build). */
 T_TEST(allocation_failures_never_crash)
@@ -849,4 +921,4 @@ T_MAIN(T_CASE(tables_sorted_registered_documented), T_CASE(flow_a1_replies_are_j
        T_CASE(absolute_path_as_java_file), T_CASE(environment_replies), T_CASE(monitors_replies),
        T_CASE(disk_space_through_filepath_envelopes), T_CASE(filepath_values), T_CASE(page_replies),
        T_CASE(log_page_records), T_CASE(builders_match_java), T_CASE(meminfo_parser),
-       T_CASE(allocation_failures_never_crash))
+       T_CASE(allocation_failures_never_crash), T_CASE(disk_space_on_the_thread_pool))
