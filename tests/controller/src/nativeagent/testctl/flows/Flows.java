@@ -40,7 +40,7 @@ public final class Flows {
                     new OnlineFlow(ch, link).disconnect();
                     return null;
                 default:
-                    return UNKNOWN;
+                    return FreestyleFlow.run(name, arg, ch); /* flow A.3 and build steps */
             }
         } catch (OnlineFlow.Failure f) {
             return f.getMessage();
