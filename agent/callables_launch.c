@@ -944,8 +944,8 @@ cb_launch(struct rem_call *call)
     if (a.work_dir != NULL) {
         struct stat st;
 
-        /* One stat of a local directory; cheap enough for the loop (callables_files.c does the
-         * same for its small file operations). */
+        /* One stat of the workspace on the loop, just before the spawn that touches it anyway
+         * (uv_spawn's chdir runs in the child). */
         if (stat(a.work_dir, &st) == -1) {
             rem_call_fail(call, "java.io.IOException",
                           "Process working directory '%s' doesn't exist!", a.work_dir);
