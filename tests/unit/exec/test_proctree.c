@@ -263,8 +263,12 @@ T_TEST(test_kill_tree_by_cookie)
     T_CHECK(kill_done);
     T_EQ_INT(kill_res.rc, 0);
     T_EQ_INT(kill_res.matched, 5);
-    T_EQ_INT(kill_res.termed, 5);
-    T_EQ_INT(kill_res.killed, 2); /* c's shell and sleep ignored SIGTERM */
+    /* Children are signalled before parents, so a shell whose children just died may leave
+     * `wait` and exit before its own signal: it then counts as neither termed nor killed. What
+     * is certain: a's two sleeps and c's sleep get SIGTERM, and c's sleep, which ignores it,
+     * needs SIGKILL; c's shell (also ignoring SIGTERM) needs it unless it exited first. */
+    T_CHECK(kill_res.termed >= 3 && kill_res.termed <= 5);
+    T_CHECK(kill_res.killed >= 1 && kill_res.killed <= 2);
     T_EQ_INT(kill_res.survivors, 0);
     T_CHECK(uv_now(&loop) - t0 >= 290);
     T_CHECK(a.exited && c.exited);
