@@ -473,24 +473,39 @@ rem__on_user_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *
     call_schedule(call);
 }
 
-void
-rem__on_rpc_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd)
+/* A Request command answered through the RPC path (RPCRequest, ProxyInputStream$Chunk): read
+ * its id and lastIoId and make the call, or drop the command with a warning naming what. NULL when
+ * the command was dropped or no call could be made (m is consumed either way). */
+static struct rem_call *
+rpc_call_new(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd, const char *what,
+             const char *warning)
 {
     int32_t id = 0;
     int32_t last_io = 0;
     struct rem_call *call;
 
     if (jos_get_int(cmd, "id", &id) != 0) {
-        rem__warn_once(ch, "RPCRequest", "RPCRequest without an id; dropped");
+        rem__warn_once(ch, what, "%s", warning);
         jos_msg_free(m);
-        return;
+        return NULL;
     }
     rem__ignore(jos_get_int(cmd, "lastIoId", &last_io)); /* 0 if missing */
     call = call_new(ch, REM_CALL_RPC, id, last_io, m);
+    if (call != NULL) {
+        call->callable = cmd;
+    }
+    return call;
+}
+
+void
+rem__on_rpc_request(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd)
+{
+    struct rem_call *call =
+        rpc_call_new(ch, m, cmd, "RPCRequest", "RPCRequest without an id; dropped");
+
     if (call == NULL) {
         return;
     }
-    call->callable = cmd;
     call->class_name = jos_val_class(cmd);
     call->h = NULL; /* rem__rpc_dispatch */
     call_schedule(call);
@@ -505,21 +520,12 @@ static const struct rem_callable_handler pis_handler = {
 void
 rem__on_pis_chunk(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd)
 {
-    int32_t id = 0;
-    int32_t last_io = 0;
-    struct rem_call *call;
+    struct rem_call *call = rpc_call_new(ch, m, cmd, "ProxyInputStream$Chunk",
+                                         "ProxyInputStream$Chunk without an id");
 
-    if (jos_get_int(cmd, "id", &id) != 0) {
-        rem__warn_once(ch, "ProxyInputStream$Chunk", "ProxyInputStream$Chunk without an id");
-        jos_msg_free(m);
-        return;
-    }
-    rem__ignore(jos_get_int(cmd, "lastIoId", &last_io)); /* 0 if missing */
-    call = call_new(ch, REM_CALL_RPC, id, last_io, m);
     if (call == NULL) {
         return;
     }
-    call->callable = cmd;
     call->class_name = pis_handler.class_name;
     call->h = &pis_handler;
     call_schedule(call);
