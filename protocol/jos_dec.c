@@ -405,6 +405,30 @@ set_super(struct dec *d, struct jos_classdesc *desc, const struct jos_classdesc 
     return 0;
 }
 
+/* The end both descriptor forms share (classDescInfo, spec 6.4): classAnnotation, then
+ * superClassDesc, checked for cycles and depth. */
+static int
+read_desc_tail(struct dec *d, struct jos_classdesc *c)
+{
+    struct vlist annot = {NULL, 0, 0};
+    const struct jos_classdesc *super = NULL;
+    uint64_t at;
+    int rc;
+
+    rc = read_content_list(d, &annot);
+    if (rc != 0) {
+        return rc;
+    }
+    c->annot = annot.items;
+    c->nannot = annot.n;
+    at = off(d);
+    rc = read_classdesc(d, &super);
+    if (rc != 0) {
+        return rc;
+    }
+    return set_super(d, c, super, at);
+}
+
 static bool
 valid_field_type(uint8_t t)
 {
@@ -418,8 +442,6 @@ read_new_classdesc(struct dec *d, struct jos_val **out)
     struct jos_val *v = new_val(d, JOS_K_CLASSDESC);
     struct jos_classdesc *c;
     struct jos_field_desc *fields = NULL;
-    struct vlist annot = {NULL, 0, 0};
-    const struct jos_classdesc *super = NULL;
     uint64_t at;
     uint64_t suid = 0;
     uint16_t nf = 0;
@@ -494,18 +516,7 @@ read_new_classdesc(struct dec *d, struct jos_val **out)
     c->fields = fields;
     c->nfields = nf;
     c->custom_layout = (c->flags & JOS_SC_WRITE_METHOD) != 0 && jos__custom_layout(c->name);
-    rc = read_content_list(d, &annot);
-    if (rc != 0) {
-        return rc;
-    }
-    c->annot = annot.items;
-    c->nannot = annot.n;
-    at = off(d);
-    rc = read_classdesc(d, &super);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = set_super(d, c, super, at);
+    rc = read_desc_tail(d, c);
     if (rc != 0) {
         return rc;
     }
@@ -520,8 +531,6 @@ read_proxy_classdesc(struct dec *d, struct jos_val **out)
     struct jos_val *v = new_val(d, JOS_K_CLASSDESC);
     struct jos_classdesc *c;
     const char **ifaces = NULL;
-    struct vlist annot = {NULL, 0, 0};
-    const struct jos_classdesc *super = NULL;
     uint64_t at;
     uint32_t n = 0;
     int rc;
@@ -562,18 +571,7 @@ read_proxy_classdesc(struct dec *d, struct jos_val **out)
     }
     c->interfaces = ifaces;
     c->ninterfaces = n;
-    rc = read_content_list(d, &annot);
-    if (rc != 0) {
-        return rc;
-    }
-    c->annot = annot.items;
-    c->nannot = annot.n;
-    at = off(d);
-    rc = read_classdesc(d, &super);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = set_super(d, c, super, at);
+    rc = read_desc_tail(d, c);
     if (rc != 0) {
         return rc;
     }
