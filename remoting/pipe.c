@@ -782,6 +782,24 @@ rem__on_ack(struct rem_channel *ch, struct jos_val *cmd)
     rem_ostream_unref(os);
 }
 
+/* The stream can take no more data (the controller reported it dead, or the channel ended):
+ * drop what is queued and wake a producer waiting for drain, so it sees AG_ECLOSED on its next
+ * write. The extra reference keeps os alive through the drain callback. */
+static void
+ostream_kill(struct rem_ostream *os)
+{
+    os->dead = true;
+    os->refs++;
+    while (!rem_list_empty(&os->ops)) {
+        oop_drop(os, AG_CONTAINER_OF(os->ops.next, struct rem_oop, node));
+    }
+    if (os->full && os->drain != NULL) {
+        os->full = false;
+        os->drain(os, os->drain_arg);
+    }
+    rem_ostream_unref(os);
+}
+
 void
 rem__on_dead_writer(struct rem_channel *ch, struct jos_val *cmd)
 {
@@ -796,16 +814,7 @@ rem__on_dead_writer(struct rem_channel *ch, struct jos_val *cmd)
         return;
     }
     AG_LOG_DEBUG(REM_LOG, "%s: the controller reported stream %" PRId32 " dead", ch->name, oid);
-    os->dead = true;
-    os->refs++;
-    while (!rem_list_empty(&os->ops)) {
-        oop_drop(os, AG_CONTAINER_OF(os->ops.next, struct rem_oop, node));
-    }
-    if (os->full && os->drain != NULL) {
-        os->full = false;
-        os->drain(os, os->drain_arg);
-    }
-    rem_ostream_unref(os);
+    ostream_kill(os);
 }
 
 void
@@ -817,16 +826,7 @@ rem__ostreams_terminate(struct rem_channel *ch)
         rem_list_del(&os->node);
         ch->nostreams--;
         os->ch = NULL;
-        os->dead = true;
-        os->refs++;
-        while (!rem_list_empty(&os->ops)) {
-            oop_drop(os, AG_CONTAINER_OF(os->ops.next, struct rem_oop, node));
-        }
-        if (os->full && os->drain != NULL) {
-            os->full = false;
-            os->drain(os, os->drain_arg);
-        }
-        rem_ostream_unref(os);
+        ostream_kill(os);
     }
 }
 
