@@ -672,6 +672,7 @@ public final class SelfTest {
         c.close();
 
         withFault("kill-after-connected:200");
+        int endedBefore = ctl.sessionsEnded();
         c = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, null, 0x1FE);
         checkEq("OK", c.verdict, "fault kill-after-connected: handshake completes");
         long t0 = System.nanoTime();
@@ -679,6 +680,9 @@ public final class SelfTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         check(killed && ms >= 100 && ms < 5000, "fault kill-after-connected:200: cut after " + ms + " ms");
         c.close();
+        /* The node counts as connected until the controller has seen the cut session end; the
+         * WebSocket upgrade below would otherwise be refused as "already connected". */
+        waitSessions(endedBefore + 1);
 
         withFault("ws-fragmented");
         try (Socket s = TestAgent.open(http, null)) {
