@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "base64.h"
 #include "buf.h"
 #include "jos.h"
 
@@ -86,59 +87,6 @@ dump_stream(struct ag_buf *out, const char *path, const char *what, const uint8_
         return 1;
     }
     return emit(out);
-}
-
-static int
-b64_val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Standard base64 with '=' padding into dst (room for len / 4 * 3); -1 if invalid. */
-static ptrdiff_t
-b64_decode(const uint8_t *s, size_t len, uint8_t *dst)
-{
-    size_t o = 0;
-
-    if (len % 4 != 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < len; i += 4) {
-        int v[4];
-        int pad = 0;
-
-        for (int k = 0; k < 4; k++) {
-            if (s[i + k] == '=' && i + 4 == len && k >= 2) {
-                v[k] = 0;
-                pad++;
-            } else if (pad > 0 || (v[k] = b64_val(s[i + k])) < 0) {
-                return -1;
-            }
-        }
-        dst[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        if (pad < 2) {
-            dst[o++] = (uint8_t)((v[1] & 0xF) << 4 | v[2] >> 2);
-        }
-        if (pad < 1) {
-            dst[o++] = (uint8_t)((v[2] & 0x3) << 6 | v[3]);
-        }
-    }
-    return (ptrdiff_t)o;
 }
 
 static bool
@@ -267,21 +215,23 @@ decode_framed(struct ag_buf *out, const char *path, const uint8_t *p, size_t len
         }
         i += 2 + n;
         if (n >= 8 && memcmp(r, "rO0AB", 5) == 0) {
-            uint8_t *bin = ag_malloc(n / 4 * 3 + 1);
-            ptrdiff_t k;
+            uint8_t *bin = ag_malloc(ag_base64_decoded_max(n) + 1);
+            struct ag_err err = {0};
+            size_t k = 0;
             int rc;
 
             if (bin == NULL) {
                 return 1;
             }
-            k = b64_decode(r, n, bin);
-            if (k < 0) {
+            if (ag_base64_decode((const char *)r, n, bin, ag_base64_decoded_max(n) + 1, &k,
+                                 &err) != 0) {
                 ag_free(bin);
-                (void)fprintf(stderr, "jenkins-agent decode: %s: invalid base64 in capability\n",
-                              path);
+                (void)fprintf(stderr,
+                              "jenkins-agent decode: %s: invalid base64 in capability: %s\n", path,
+                              err.msg);
                 return 1;
             }
-            rc = dump_stream(out, path, "capability preamble (base64)", bin, (size_t)k);
+            rc = dump_stream(out, path, "capability preamble (base64)", bin, k);
             ag_free(bin);
             if (rc != 0) {
                 return 1;
