@@ -439,6 +439,130 @@ def case_proxy():
     return a, ctl
 
 
+def self_name():
+    """A host name for this machine that resolves to 127.0.0.1 (loopback names and IPs are never
+    proxied, so the proxy tests need another name), or None."""
+    name = socket.gethostname()
+    try:
+        if socket.gethostbyname(name) != "127.0.0.1":
+            return None
+    except OSError:
+        return None
+    return name
+
+
+def proxy_requests(log):
+    with open(log) as f:
+        return len(re.findall(r"Request \(file descriptor \d+\)", f.read()))
+
+
+def case_ws_proxy():
+    """WebSocket through a real tinyproxy (transport.md 3.8): proxy host from env proxy_host or
+    -Dhttp.proxyHost, port from -Dhttp.proxyPort (JAVA_OPTS), Proxy-Authorization from
+    -proxyCredentials; no_proxy bypasses it and env http_proxy is never used for WebSocket."""
+    name = self_name()
+    tp, port, log = start_tinyproxy(("alice", "s3cret"))
+    if tp is None or name is None:
+        print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
+        sys.exit(77)
+    tp2, port2, log2 = start_tinyproxy(None)
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        url = ctl["http_url"].replace("127.0.0.1", name)
+        hp = http_port(ctl["http_url"])
+        # 1. env proxy_host + -Dhttp.proxyPort, with credentials. The pre-flight GET /login is a
+        #    plain URLConnection: no JVM proxy host, so it goes direct.
+        env = {"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Xmx64m -Dhttp.proxyPort=%d" % port,
+               "no_proxy": "example.com"}
+        a = Agent("-url", url, "-webSocket", "-noReconnect", "-proxyCredentials", "alice:s3cret",
+                  *cred(ctl), env=env)
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: WebSocket connection open$", r"INFO: Connected$",
+                            r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%d" % (name, hp)) == 1,
+              "the upgrade did not go through the proxy:\n" + text[-2000:])
+        check(len(re.findall(r"Request \(file descriptor \d+\): ", text)) == 1,
+              "the pre-flight went through the proxy")
+        no_secret(a, "s3cret")
+        # 2. Wrong credentials: the proxy refuses the CONNECT; one clear line per attempt.
+        b = Agent("-url", url, "-webSocket", "-proxyCredentials", "alice:wrong", *cred(ctl),
+                  env=env)
+        b.wait_line(r"Failed to connect: HTTP proxy 127\.0\.0\.1:%d did not answer 200" % port,
+                    30)
+        b.stop()
+        # 3. no_proxy names the host, and env http_proxy (never used for WebSocket) is set too:
+        #    nothing goes through either proxy.
+        before = proxy_requests(log)
+        c = Agent("-url", url, "-webSocket", "-noReconnect", *cred(ctl),
+                  env={"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Dhttp.proxyPort=%d" % port,
+                       "no_proxy": name, "http_proxy": "http://127.0.0.1:%d" % port2})
+        rc = c.wait_exit(30)
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "no_proxy run failed")
+        check(proxy_requests(log) == before, "a no_proxy host went through the proxy")
+        check(proxy_requests(log2) == 0, "env http_proxy was used for WebSocket")
+        # 4. -Dhttp.proxyHost/-Dhttp.proxyPort in JENKINS_JAVA_OPTS (which wins over JAVA_OPTS),
+        #    a proxy without authentication: the pre-flight (JDK proxy) and the upgrade both go
+        #    through it.
+        d = Agent("-url", url, "-webSocket", "-noReconnect", *cred(ctl),
+                  env={"JENKINS_JAVA_OPTS": "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%d"
+                       % port2, "JAVA_OPTS": "-Dhttp.proxyPort=1"})
+        rc = d.wait_exit(30)
+        check(d.count(r"INFO: Connected$") == 1 and rc == 0, "-Dhttp.proxyHost run failed")
+        with open(log2) as f:
+            text = f.read()
+        # lws tunnels the pre-flight with CONNECT too (the JDK would send GET http://...).
+        check(text.count("CONNECT %s:%d" % (name, hp)) == 2,
+              "pre-flight and upgrade did not both go through the proxy:\n" + text[-2000:])
+    finally:
+        ctl.stop()
+        for p in (tp, tp2):
+            p.terminate()
+            p.wait()
+    return a, ctl
+
+
+def case_jvm_proxy():
+    """TCP mode with the proxy in JAVA_OPTS (-Dhttp.proxyHost/-Dhttp.proxyPort), as users of the
+    inbound-agent image set it: discovery, probe and connection go through tinyproxy with
+    -proxyCredentials; -Dhttp.nonProxyHosts exempts the host from it and from env http_proxy."""
+    name = self_name()
+    tp, port, log = start_tinyproxy(("alice", "s3cret"))
+    if tp is None or name is None:
+        print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
+        sys.exit(77)
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        url = ctl["http_url"].replace("127.0.0.1", name)
+        opts = "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%d" % port
+        a = Agent("-url", url, "-noReconnect", *cred(ctl),
+                  env={"JAVA_OPTS": opts + " -DproxyCredentials=alice:s3cret"})
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Connecting to %s:%s$" % (re.escape(name), ctl["agent_port"]),
+                            r"INFO: Connected$", r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%s" % (name, ctl["agent_port"])) >= 2,
+              "the probe and the connection did not go through the proxy:\n" + text[-2000:])
+        check("tcpSlaveAgentListener" in text, "discovery did not go through the proxy")
+        no_secret(a, "s3cret")
+        before = proxy_requests(log)
+        b = Agent("-url", url, "-noReconnect", *cred(ctl),
+                  env={"JAVA_OPTS": opts + " -Dhttp.nonProxyHosts=foo|*%s" % name[1:],
+                       "http_proxy": "http://127.0.0.1:%d" % port})
+        rc = b.wait_exit(30)
+        check(b.count(r"INFO: Connected$") == 1 and rc == 0, "nonProxyHosts run failed")
+        check(proxy_requests(log) == before, "a nonProxyHosts host went through a proxy")
+    finally:
+        ctl.stop()
+        tp.terminate()
+        tp.wait()
+    return a, ctl
+
+
 def case_websocket():
     ctl = Controller("--hold-ms", "1500")
     try:
