@@ -57,6 +57,8 @@ struct agent_conn {
     uint64_t step_ms;       /* JNLP4 step deadline: 0 (defaults), or AG_TEST_STEP_MS */
 
     struct proto_http *http;   /* discovery or ready poll in flight */
+    char req_url[2200];        /* the URL of that GET (after redirects) */
+    unsigned redirects;        /* followed so far for the current GET */
     struct proto_dial *probe;  /* reachability probe in flight */
     struct proto_jnlp4 *j;     /* connection attempt or session */
     struct proto_endpoint ep;  /* owned identity */
@@ -506,15 +508,91 @@ reconnect_now(struct agent_conn *c)
     cycle(c);
 }
 
+static void on_ready(struct proto_http *h, int status, const struct proto_http_resp *resp,
+                     const char *why, void *arg);
+static void on_discovery(struct proto_http *h, int status, const struct proto_http_resp *resp,
+                         const char *why, void *arg);
+
+/* GET c->req_url: discovery (3.2) or a ready poll (3.4), with agent.jar's headers. */
+static int
+http_get(struct agent_conn *c, bool ready, struct ag_err *err)
+{
+    struct proto_http_get_opts o = {0};
+
+    o.url = c->req_url;
+    o.node_name = c->conf->name;
+    o.credentials = c->conf->credentials;
+    o.proxy_credentials = c->conf->proxy_credentials;
+    o.tls_ctx = c->https_ctx;
+    if (ready) {
+        o.connect_ms = AGENT_CONN_READY_POLL_MS;
+        o.read_ms = AGENT_CONN_READY_POLL_MS;
+    }
+    o.proxy = proxy_for_url(c, c->req_url);
+    return proto_http_get(c->loop, &o, ready ? on_ready : on_discovery, c, &c->http, err);
+}
+
+/* Start a GET of url (a new request, no redirects yet). */
+static int
+http_get_first(struct agent_conn *c, const char *url, bool ready, struct ag_err *err)
+{
+    if (ag_snprintf(c->req_url, sizeof(c->req_url), "%s", url) != 0) {
+        return ag_err_set(err, AG_EUSAGE, 0, "URL too long");
+    }
+    c->redirects = 0;
+    return http_get(c, ready, err);
+}
+
+/*
+ * Java's HttpURLConnection follows same-scheme redirects (transport.md 3.2). 1: the redirect
+ * is under way and the callback fires again; 0: resp is the answer; < 0: err says why not.
+ * Call before freeing the request that produced resp.
+ */
+static int
+follow_redirect(struct agent_conn *c, bool ready, int status, const struct proto_http_resp *resp,
+                struct ag_err *err)
+{
+    char next[sizeof(c->req_url)];
+    int rc;
+
+    if (status <= 0) {
+        return 0;
+    }
+    rc = proto_http_redirect(c->req_url, status, resp, next, sizeof(next), err);
+    if (rc <= 0) {
+        return rc;
+    }
+    if (c->redirects >= PROTO_HTTP_MAX_REDIRECTS) {
+        return ag_err_set(err, AG_ELIMIT, 0, "Server redirected too many times (%d)",
+                          PROTO_HTTP_MAX_REDIRECTS);
+    }
+    c->redirects++;
+    AG_LOG_DEBUG(C_LOG, "HTTP %d from %s: following the redirect to %s", status, c->req_url,
+                 next);
+    memcpy(c->req_url, next, sizeof(next));
+    rc = http_get(c, ready, err);
+    return rc == 0 ? 1 : rc;
+}
+
 static void
 on_ready(struct proto_http *h, int status, const struct proto_http_resp *resp, const char *why,
          void *arg)
 {
     struct agent_conn *c = arg;
+    struct ag_err err = {0};
+    int rc;
 
-    (void)resp;
-    proto_http_free(h);
     c->http = NULL;
+    rc = follow_redirect(c, true, status, resp, &err);
+    proto_http_free(h);
+    if (rc == 1) {
+        return;
+    }
+    if (rc < 0) {
+        AG_LOG_INFO(C_LOG, "Failed to connect to %s. Will try again: %s", c->urls[0], err.msg);
+        ready_poll(c);
+        return;
+    }
     if (status == 200) {
         reconnect_now(c);
         return;
@@ -533,7 +611,6 @@ static void
 on_ready_timer(uv_timer_t *t)
 {
     struct agent_conn *c = t->data;
-    struct proto_http_get_opts o = {0};
     struct ag_err err = {0};
     char url[2200];
     int rc;
@@ -542,15 +619,7 @@ on_ready_timer(uv_timer_t *t)
         return;
     }
     (void)snprintf(url, sizeof(url), "%stcpSlaveAgentListener/", c->urls[0]);
-    o.url = url;
-    o.node_name = c->conf->name;
-    o.credentials = c->conf->credentials;
-    o.proxy_credentials = c->conf->proxy_credentials;
-    o.tls_ctx = c->https_ctx;
-    o.connect_ms = AGENT_CONN_READY_POLL_MS;
-    o.read_ms = AGENT_CONN_READY_POLL_MS;
-    o.proxy = proxy_for_url(c, url);
-    rc = proto_http_get(c->loop, &o, on_ready, c, &c->http, &err);
+    rc = http_get_first(c, url, true, &err);
     if (rc != 0) {
         AG_LOG_INFO(C_LOG, "Failed to connect to %s. Will try again: %s", c->urls[0], err.msg);
         ready_poll(c);
@@ -1130,6 +1199,20 @@ on_discovery(struct proto_http *h, int status, const struct proto_http_resp *res
     int rc;
 
     c->http = NULL;
+    rc = follow_redirect(c, false, status, resp, &err);
+    if (rc == 1) {
+        proto_http_free(h);
+        return;
+    }
+    if (rc < 0) {
+        struct ag_err e2 = {0};
+
+        (void)ag_err_set(&e2, rc, 0, "Failed to connect to %stcpSlaveAgentListener/: %s", url,
+                         err.msg);
+        proto_http_free(h);
+        url_failed(c, &e2);
+        return;
+    }
     if (status < 0) {
         (void)ag_err_set(&err, status, 0, "Failed to connect to %stcpSlaveAgentListener/: %s", url,
                          why);
@@ -1190,7 +1273,6 @@ discover_next(struct agent_conn *c)
 {
     while (c->url_idx < c->n_urls) {
         const char *url = c->urls[c->url_idx];
-        struct proto_http_get_opts o = {0};
         struct ag_err err = {0};
         char sal[2200];
         int rc = 0;
@@ -1200,13 +1282,7 @@ discover_next(struct agent_conn *c)
         }
         if (rc == 0) {
             (void)snprintf(sal, sizeof(sal), "%stcpSlaveAgentListener/", url);
-            o.url = sal;
-            o.node_name = c->conf->name;
-            o.credentials = c->conf->credentials;
-            o.proxy_credentials = c->conf->proxy_credentials;
-            o.tls_ctx = c->https_ctx;
-            o.proxy = proxy_for_url(c, sal);
-            rc = proto_http_get(c->loop, &o, on_discovery, c, &c->http, &err);
+            rc = http_get_first(c, sal, false, &err);
         }
         if (rc == 0) {
             conn_set_state(c, AGENT_CONN_LOCATING);

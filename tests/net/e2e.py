@@ -563,6 +563,44 @@ def case_jvm_proxy():
     return a, ctl
 
 
+def case_redirect():
+    """Discovery follows same-scheme redirects as Java's HttpURLConnection does (transport.md
+    3.2): 301/302 with a relative or absolute Location, at most 20; http -> https and 308 are not
+    followed and show as a non-200 (the controller's --redirects paths)."""
+    ctl = Controller("--redirects", "--hold-ms", "1500")
+    try:
+        base = ctl["http_url"]
+        a = Agent("-url", base + "abs/moved/", "-noReconnect", *cred(ctl))
+        fails = {}
+        for path, want in (("loop/", r"Failed to connect to %sloop/tcpSlaveAgentListener/: Server "
+                                     r"redirected too many times \(20\)"),
+                           ("to-https/", r"%sto-https/tcpSlaveAgentListener/ is invalid: 301 "
+                                         r"Moved Permanently"),
+                           ("perm/", r"%sperm/tcpSlaveAgentListener/ is invalid: 308 "
+                                     r"Permanent Redirect")):
+            fails[path] = (Agent("-url", base + path, "-noReconnect", *cred(ctl)),
+                           want % re.escape(base))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Locating server among \[%sabs/moved/\]$" % re.escape(base),
+                            r"INFO: Connecting to 127\.0\.0\.1:%s$" % ctl["agent_port"],
+                            r"INFO: Connected$", r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        text = ctl.text()
+        check("GET /abs/moved/tcpSlaveAgentListener/ -> 301" in text and
+              "GET /moved/tcpSlaveAgentListener/ -> 302" in text,
+              "the redirects were not followed:\n" + text[-2000:])
+        for path, (b, want) in fails.items():
+            rc = b.wait_exit(30)
+            check(b.count(r"SEVERE: Could not locate server among .*" + want) == 1,
+                  "no single line /%s/" % want)
+            check(rc == 1, "%s: exit status %d, want 1" % (path, rc))
+        check(ctl.text().count("GET /loop/tcpSlaveAgentListener/ -> 302") == 21,
+              "not 1 + 20 requests on the redirect loop")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
 def case_websocket():
     ctl = Controller("--hold-ms", "1500")
     try:
