@@ -145,7 +145,11 @@ static const char usage_text[] =
                    " JENKINS_AGENT_WORKDIR, JENKINS_WEB_SOCKET=true, JENKINS_TUNNEL, "
                    "JENKINS_DIRECT_CONNECTION,\n"
                    " JENKINS_INSTANCE_IDENTITY, JENKINS_PROTOCOLS, REMOTING_OPTS (extra options, "
-                   "shell-quoted).\n"
+                   "shell-quoted);\n"
+                   " from JENKINS_JAVA_OPTS (else JAVA_OPTS) only -Dhttp.proxyHost, -Dhttp.proxyPort,"
+                   "\n -Dhttps.proxyHost, -Dhttps.proxyPort, -Dhttp.nonProxyHosts, "
+                   "-DproxyCredentials;\n"
+                   " http_proxy, no_proxy/NO_PROXY, proxy_host (WebSocket).\n"
                    "Exit status: 0 finished, 1 error while running, 2 usage error.\n";
 
 /* Parser state for one agent_conf_parse() call. */
