@@ -492,7 +492,9 @@ def case_ws_proxy():
                   env=env)
         b.wait_line(r"Failed to connect: HTTP proxy 127\.0\.0\.1:%d did not answer 200" % port,
                     30)
-        b.stop()
+        rc = b.stop()
+        check(rc == 143 and b.count(r"AddressSanitizer|runtime error|SEVERE") == 0,
+              "wrong-credentials run: exit status %d or an error in its log" % rc)
         # 3. no_proxy names the host, and env http_proxy (never used for WebSocket) is set too:
         #    nothing goes through either proxy.
         before = proxy_requests(log)
@@ -533,7 +535,7 @@ def case_jvm_proxy():
     if tp is None or name is None:
         print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
         sys.exit(77)
-    ctl = Controller("--hold-ms", "1500")
+    ctl = Controller("--https", "--hold-ms", "1500")
     try:
         url = ctl["http_url"].replace("127.0.0.1", name)
         opts = "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%d" % port
@@ -556,6 +558,20 @@ def case_jvm_proxy():
         rc = b.wait_exit(30)
         check(b.count(r"INFO: Connected$") == 1 and rc == 0, "nonProxyHosts run failed")
         check(proxy_requests(log) == before, "a nonProxyHosts host went through a proxy")
+        # https:// discovery uses -Dhttps.proxyHost (CONNECT); the agent port only ever the
+        # http.proxyHost selector, so it connects directly here.
+        hurl = ctl["https_url"].replace("127.0.0.1", name)
+        c = Agent("-url", hurl, "-noReconnect", "-noCertificateCheck", "-proxyCredentials",
+                  "alice:s3cret", *cred(ctl),
+                  env={"JAVA_OPTS": "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=%d" % port})
+        rc = c.wait_exit(30)
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "https.proxyHost run failed")
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%d" % (name, http_port(ctl["https_url"]))) == 1,
+              "https discovery did not go through the proxy:\n" + text[-2000:])
+        check(text.count("CONNECT %s:%s" % (name, ctl["agent_port"])) == 2,
+              "the agent port went through the https proxy")
     finally:
         ctl.stop()
         tp.terminate()
