@@ -456,6 +456,42 @@ def proxy_requests(log):
         return len(re.findall(r"Request \(file descriptor \d+\)", f.read()))
 
 
+class BadProxy:
+    """A fake HTTP proxy that reads a request head, then answers with reply (bytes) and closes;
+    reply None closes at once."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    head += d
+                if self.reply is not None:
+                    c.sendall(self.reply)
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.srv.close()
+
+
 def case_ws_proxy():
     """WebSocket through a real tinyproxy (transport.md 3.8): proxy host from env proxy_host or
     -Dhttp.proxyHost, port from -Dhttp.proxyPort (JAVA_OPTS), Proxy-Authorization from
@@ -495,6 +531,20 @@ def case_ws_proxy():
         rc = b.stop()
         check(rc == 143 and b.count(r"AddressSanitizer|runtime error|SEVERE") == 0,
               "wrong-credentials run: exit status %d or an error in its log" % rc)
+        # Hostile proxies: garbage instead of a status line, a short reply, or a close. One
+        # clear line each, retries go on, nothing crashes.
+        for reply, want in ((b"\x00\x01garbage\r\n\r\n", "did not answer 200"),
+                            (b"HTTP/1.1 2", "did not answer 200"),
+                            (None, "(did not answer 200|closed or failed the connection)")):
+            bad = BadProxy(reply)
+            e = Agent("-url", url, "-webSocket", *cred(ctl),
+                      env={"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Dhttp.proxyPort=%d" % bad.port})
+            e.wait_line(r"Failed to connect: HTTP proxy 127\.0\.0\.1:%d %s" % (bad.port, want),
+                        30, count=2)
+            rc = e.stop()
+            bad.close()
+            check(rc == 143 and e.count(r"AddressSanitizer|runtime error|SEVERE") == 0,
+                  "bad proxy %r: exit status %d or an error in its log" % (reply, rc))
         # 3. no_proxy names the host, and env http_proxy (never used for WebSocket) is set too:
         #    nothing goes through either proxy.
         before = proxy_requests(log)
