@@ -14,6 +14,7 @@
 #include "jnlp4.h"
 #include "link.h"
 #include "log.h"
+#include "proxy.h"
 #include "tls.h"
 #include "util.h"
 #include "version.h"
@@ -68,17 +69,7 @@ struct agent_conn {
 
     char *cookie; /* owned: the controller's cookie from the last session */
 
-    /* Proxies (transport.md 3.8, docs/connect.md): env http_proxy / no_proxy / proxy_host and
-     * the JVM properties of conf->jvm. Credentials borrowed from conf. */
-    bool have_proxy;                 /* env http_proxy */
-    struct proto_dial_proxy proxy;
-    const char *no_proxy;            /* borrowed from the environment, or NULL */
-    bool have_jvm_http;              /* -Dhttp.proxyHost (non-empty) */
-    struct proto_dial_proxy jvm_http;
-    bool have_jvm_https;             /* -Dhttps.proxyHost (non-empty) */
-    struct proto_dial_proxy jvm_https;
-    bool have_ws_proxy;              /* -Dhttp.proxyHost, else env proxy_host */
-    struct proto_dial_proxy ws_proxy;
+    struct agent_proxies proxies; /* transport.md 3.8, agent/proxy.h */
 
     /* WebSocket mode (5.1, 9.2) */
     struct proto_ws *ws;                /* upgrade in flight, or the session's link */
@@ -177,150 +168,6 @@ retry_text(const struct agent_conn *c, char *out, size_t size)
     } else {
         (void)snprintf(out, size, "%llu milliseconds", (unsigned long long)c->retry_ms);
     }
-}
-
-static const struct proto_dial_proxy *
-use_proxy(const struct proto_dial_proxy *p, const char *what, const char *host)
-{
-    AG_LOG_DEBUG(C_LOG, "using HTTP proxy %s:%u for %s to %s", p->host, (unsigned)p->port, what,
-                 host);
-    return p;
-}
-
-/* The agent port, connection and probe (3.8): the JDK ProxySelector for http://host:port, then
- * remoting's own fallback to env http_proxy unless http.nonProxyHosts names the host. */
-static const struct proto_dial_proxy *
-proxy_for(const struct agent_conn *c, const char *host)
-{
-    const char *nph = c->conf->jvm.non_proxy_hosts;
-
-    if (c->have_jvm_http && !proto_dial_non_proxy_hosts(nph, host, true)) {
-        return use_proxy(&c->jvm_http, "the agent port", host);
-    }
-    if (nph != NULL && nph[0] != '\0' && proto_dial_non_proxy_hosts(nph, host, false)) {
-        return NULL; /* excluded: not even the env proxy */
-    }
-    if (!c->have_proxy || proto_dial_no_proxy(c->no_proxy, host)) {
-        return NULL;
-    }
-    return use_proxy(&c->proxy, "the agent port", host);
-}
-
-/* The JDK's own proxy for a URL (HttpURLConnection without an explicit Proxy). */
-static const struct proto_dial_proxy *
-jdk_proxy(const struct agent_conn *c, const struct proto_http_url *u)
-{
-    bool on = u->tls ? c->have_jvm_https : c->have_jvm_http;
-
-    if (!on || proto_dial_non_proxy_hosts(c->conf->jvm.non_proxy_hosts, u->host, true)) {
-        return NULL;
-    }
-    return use_proxy(u->tls ? &c->jvm_https : &c->jvm_http, "HTTP", u->host);
-}
-
-/* Discovery and ready polls (openURLConnection, 3.8): env http_proxy only when the property
- * http.proxyHost is not set at all, for http:// URLs that no_proxy allows; else the JDK's. */
-static const struct proto_dial_proxy *
-proxy_for_url(const struct agent_conn *c, const char *url)
-{
-    struct proto_http_url u;
-
-    if (proto_http_url_parse(url, &u, NULL) != 0) {
-        return NULL;
-    }
-    if (c->conf->jvm.http_proxy_host != NULL || u.tls) {
-        return jdk_proxy(c, &u);
-    }
-    if (!c->have_proxy || proto_dial_no_proxy(c->no_proxy, u.host)) {
-        return NULL;
-    }
-    return use_proxy(&c->proxy, "HTTP", u.host);
-}
-
-/* The WebSocket upgrade (Engine.runWebSocket): http.proxyHost, else env proxy_host, only for
- * an http:// URL that no_proxy allows. */
-static const struct proto_dial_proxy *
-proxy_for_ws(const struct agent_conn *c, const char *url)
-{
-    struct proto_http_url u;
-
-    if (!c->have_ws_proxy || proto_http_url_parse(url, &u, NULL) != 0 || u.tls ||
-        proto_dial_no_proxy(c->no_proxy, u.host)) {
-        return NULL;
-    }
-    return use_proxy(&c->ws_proxy, "the WebSocket", u.host);
-}
-
-/* The WebSocket pre-flight GET <url>login: a plain URL.openConnection(), so only the JDK's
- * proxy applies, and without Proxy-Authorization. */
-static const struct proto_dial_proxy *
-proxy_for_preflight(const struct agent_conn *c, const char *url, struct proto_dial_proxy *out)
-{
-    struct proto_http_url u;
-    const struct proto_dial_proxy *p;
-
-    if (proto_http_url_parse(url, &u, NULL) != 0 || (p = jdk_proxy(c, &u)) == NULL) {
-        return NULL;
-    }
-    *out = *p;
-    out->credentials = NULL;
-    return out;
-}
-
-/* A JVM proxy from host and port properties: DefaultProxySelector takes port 0, a missing or a
- * non-numeric port as the scheme's default. */
-static bool
-jvm_proxy(const char *host, const char *port, uint16_t def_port, const char *credentials,
-          struct proto_dial_proxy *out)
-{
-    uint64_t v = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (host == NULL || host[0] == '\0' || ag_snprintf(out->host, sizeof(out->host), "%s", host)) {
-        return false;
-    }
-    if (port != NULL && port[0] != '\0' && ag_parse_u64(port, strlen(port), 65535, &v) != 0) {
-        AG_LOG_WARN(C_LOG, "JVM option proxyPort \"%.40s\" is not a port; using %u", port,
-                    (unsigned)def_port);
-        v = 0;
-    }
-    out->port = v != 0 ? (uint16_t)v : def_port;
-    out->credentials = credentials;
-    return true;
-}
-
-/* Read the proxy settings once, at start. */
-static void
-proxy_setup(struct agent_conn *c)
-{
-    const struct agent_conf *conf = c->conf;
-    const char *hp = getenv("http_proxy");
-    const char *ws_host = conf->jvm.http_proxy_host;
-    struct ag_err err = {0};
-
-    if (hp != NULL && hp[0] != '\0') {
-        if (proto_dial_proxy_parse(hp, &c->proxy, &err) == 0) {
-            c->have_proxy = true;
-            c->proxy.credentials = conf->proxy_credentials;
-        } else {
-            AG_LOG_WARN(C_LOG, "ignoring http_proxy: %s", err.msg);
-        }
-    }
-    c->no_proxy = getenv("no_proxy");
-    if (c->no_proxy == NULL) {
-        c->no_proxy = getenv("NO_PROXY");
-    }
-    c->have_jvm_http = jvm_proxy(conf->jvm.http_proxy_host, conf->jvm.http_proxy_port, 80,
-                                 conf->proxy_credentials, &c->jvm_http);
-    c->have_jvm_https = jvm_proxy(conf->jvm.https_proxy_host, conf->jvm.https_proxy_port, 443,
-                                  conf->proxy_credentials, &c->jvm_https);
-    /* System.getProperty("http.proxyHost", System.getenv("proxy_host")); the port is only ever
-     * the property (a missing one: 80, as for any http:// proxy URI without a port). */
-    if (ws_host == NULL) {
-        ws_host = getenv("proxy_host");
-    }
-    c->have_ws_proxy = jvm_proxy(ws_host, conf->jvm.http_proxy_port, 80, conf->proxy_credentials,
-                                 &c->ws_proxy);
 }
 
 /* ---- stopping ---- */
@@ -528,7 +375,7 @@ http_get(struct agent_conn *c, bool ready, struct ag_err *err)
         o.connect_ms = AGENT_CONN_READY_POLL_MS;
         o.read_ms = AGENT_CONN_READY_POLL_MS;
     }
-    o.proxy = proxy_for_url(c, c->req_url);
+    o.proxy = agent_proxy_url(&c->proxies, c->req_url);
     return proto_http_get(c->loop, &o, ready ? on_ready : on_discovery, c, &c->http, err);
 }
 
@@ -840,7 +687,7 @@ ws_upgrade(struct agent_conn *c)
     int rc;
 
     ws_params(c, &p);
-    p.proxy = proxy_for_ws(c, c->urls[0]);
+    p.proxy = agent_proxy_ws(&c->proxies, c->urls[0]);
     conn_set_state(c, AGENT_CONN_WS_UPGRADE);
     rc = proto_ws_connect(c->loop, &p, on_ws_connect, c, &c->ws);
     if (rc != 0) {
@@ -881,7 +728,7 @@ ws_preflight(struct agent_conn *c)
     int rc;
 
     ws_params(c, &p);
-    p.proxy = proxy_for_preflight(c, c->urls[0], &proxy);
+    p.proxy = agent_proxy_preflight(&c->proxies, c->urls[0], &proxy);
     conn_set_state(c, AGENT_CONN_WS_PREFLIGHT);
     rc = proto_ws_preflight(c->loop, &p, on_ws_preflight, c, &c->pf);
     if (rc != 0) {
@@ -1040,7 +887,7 @@ try_protocol(struct agent_conn *c)
         AG_LOG_INFO(C_LOG, "Connecting to %s:%u", c->ep.host, (unsigned)c->ep.port);
         p.host = c->ep.host;
         p.port = c->ep.port;
-        p.proxy = proxy_for(c, c->ep.host);
+        p.proxy = agent_proxy_agent_port(&c->proxies, c->ep.host);
         p.identity = c->ep.identity;
         p.identity_len = c->ep.identity_len;
         p.name = c->conf->name;
@@ -1242,8 +1089,9 @@ on_discovery(struct proto_http *h, int status, const struct proto_http_resp *res
         return;
     }
     conn_set_state(c, AGENT_CONN_PROBING);
-    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port, proxy_for(c, c->ep.host), false,
-                          on_probe, c, &c->probe);
+    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port,
+                          agent_proxy_agent_port(&c->proxies, c->ep.host), false, on_probe, c,
+                          &c->probe);
     if (rc != 0) {
         (void)ag_err_set(&err, rc, 0, "%s provided port:%u is not reachable on host %s", url,
                          (unsigned)c->ep.port, c->ep.host);
@@ -1410,7 +1258,9 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
             c->retry_ms = v;
         }
     }
-    proxy_setup(c);
+    agent_proxies_init(&c->proxies, conf, getenv("http_proxy"),
+                       getenv("no_proxy") != NULL ? getenv("no_proxy") : getenv("NO_PROXY"),
+                       getenv("proxy_host"));
     if (test_step != NULL) {
         uint64_t v = 0;
 
