@@ -145,7 +145,11 @@ static const char usage_text[] =
                    " JENKINS_AGENT_WORKDIR, JENKINS_WEB_SOCKET=true, JENKINS_TUNNEL, "
                    "JENKINS_DIRECT_CONNECTION,\n"
                    " JENKINS_INSTANCE_IDENTITY, JENKINS_PROTOCOLS, REMOTING_OPTS (extra options, "
-                   "shell-quoted).\n"
+                   "shell-quoted);\n"
+                   " from JENKINS_JAVA_OPTS (else JAVA_OPTS) only -Dhttp.proxyHost, -Dhttp.proxyPort,"
+                   "\n -Dhttps.proxyHost, -Dhttps.proxyPort, -Dhttp.nonProxyHosts, "
+                   "-DproxyCredentials;\n"
+                   " http_proxy, no_proxy/NO_PROXY, proxy_host (WebSocket).\n"
                    "Exit status: 0 finished, 1 error while running, 2 usage error.\n";
 
 /* Parser state for one agent_conf_parse() call. */
@@ -613,6 +617,90 @@ build_vector(struct pstate *ps, char **envp, struct cvec *cv)
         }
     }
     return 0;
+}
+
+/* ---- the JVM's proxy properties (JENKINS_JAVA_OPTS / JAVA_OPTS) ---- */
+
+/*
+ * The entrypoint runs `exec $JAVA_BIN $JAVA_OPTIONS -jar ...` with JAVA_OPTIONS =
+ * JENKINS_JAVA_OPTS if non-empty, else JAVA_OPTS: an unquoted expansion, so the words are split
+ * at blanks and quotes stay literal. A word `-Dname=value` (or `-Dname`, value "") sets a system
+ * property; the last one wins. Only the proxy properties change what the native agent does.
+ */
+static int
+read_java_opts(struct pstate *ps, char **envp)
+{
+    const char *jopts = env_get(envp, "JENKINS_JAVA_OPTS");
+    struct agent_conf *c = ps->conf;
+    char *proxy_credentials = NULL;
+    size_t i = 0;
+    size_t len;
+    int rc = 0;
+
+    if (!env_nonempty(jopts)) {
+        jopts = env_get(envp, "JAVA_OPTS");
+    }
+    if (!env_nonempty(jopts)) {
+        return 0;
+    }
+    len = strlen(jopts);
+    if (len > CONF_MAX_ENV_VALUE) {
+        return fail(ps, AG_EUSAGE, "JAVA_OPTS / JENKINS_JAVA_OPTS is longer than %d bytes",
+                    CONF_MAX_ENV_VALUE);
+    }
+    while (rc == 0 && i < len) {
+        const struct {
+            const char *name;
+            char **field;
+        } props[] = {
+            {"http.proxyHost", &c->jvm.http_proxy_host},
+            {"http.proxyPort", &c->jvm.http_proxy_port},
+            {"https.proxyHost", &c->jvm.https_proxy_host},
+            {"https.proxyPort", &c->jvm.https_proxy_port},
+            {"http.nonProxyHosts", &c->jvm.non_proxy_hosts},
+            {"proxyCredentials", &proxy_credentials},
+        };
+        size_t j;
+        size_t nl;
+        const char *eq;
+
+        while (i < len && is_ifs(jopts[i])) {
+            i++;
+        }
+        j = i;
+        while (j < len && !is_ifs(jopts[j])) {
+            j++;
+        }
+        if (j - i > 2 && jopts[i] == '-' && jopts[i + 1] == 'D') {
+            eq = memchr(jopts + i + 2, '=', j - i - 2);
+            nl = (size_t)((eq != NULL ? eq : jopts + j) - (jopts + i + 2));
+            for (size_t k = 0; k < AG_ARRAY_LEN(props); k++) {
+                if (strlen(props[k].name) == nl && memcmp(props[k].name, jopts + i + 2, nl) == 0) {
+                    char *v = eq != NULL ? ag_strndup(eq + 1, (size_t)(jopts + j - eq - 1))
+                                         : ag_strdup("");
+
+                    if (v == NULL) {
+                        rc = AG_ENOMEM;
+                        break;
+                    }
+                    ag_free(*props[k].field);
+                    *props[k].field = v;
+                    AG_LOG_DEBUG("conf", "JVM option -D%s from the JVM options", props[k].name);
+                }
+            }
+        }
+        i = j;
+    }
+    if (rc == 0 && proxy_credentials != NULL) {
+        /* agent.jar: -proxyCredentials defaults to System.getProperty("proxyCredentials"). */
+        ag_log_add_secret(proxy_credentials);
+        if (c->proxy_credentials == NULL) {
+            c->proxy_credentials = proxy_credentials;
+            proxy_credentials = NULL;
+        }
+    }
+    ag_free(proxy_credentials);
+    return rc == 0 ? 0 : fail(ps, rc, "out of memory");
 }
 
 /* ---- step 2: @file expansion (args4j CmdLineParser.expandAtFiles) ---- */
@@ -1610,6 +1698,10 @@ agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char **envp,
     if (rc != 0) {
         goto out;
     }
+    rc = read_java_opts(&ps, envp);
+    if (rc != 0) {
+        goto out;
+    }
     if (ps.present[O_VERSION]) {
         conf->mode = AGENT_MODE_VERSION; /* Launcher: -version takes priority */
     } else if (ps.present[O_HELP]) {
@@ -1668,6 +1760,11 @@ agent_conf_fini(struct agent_conf *conf)
     ag_free(conf->jar_cache);
     ag_free(conf->credentials);
     ag_free(conf->proxy_credentials);
+    ag_free(conf->jvm.http_proxy_host);
+    ag_free(conf->jvm.http_proxy_port);
+    ag_free(conf->jvm.https_proxy_host);
+    ag_free(conf->jvm.https_proxy_port);
+    ag_free(conf->jvm.non_proxy_hosts);
     ag_free(conf->trace);
     ag_free(conf->capture);
     ag_free(conf->decode_path);

@@ -67,6 +67,17 @@ struct agent_conf {
     struct agent_str_list certs; /* -cert, PEM text (the @file form read already) */
     bool no_certificate_check;
 
+    /* Proxy-related JVM system properties (-Dname=value words of JENKINS_JAVA_OPTS, else
+     * JAVA_OPTS, which the inbound-agent entrypoint passes to java; docs/connect.md). NULL when
+     * not set. -DproxyCredentials is agent.jar's default for -proxyCredentials and lands there. */
+    struct agent_jvm_props {
+        char *http_proxy_host;  /* http.proxyHost */
+        char *http_proxy_port;  /* http.proxyPort, as given */
+        char *https_proxy_host; /* https.proxyHost */
+        char *https_proxy_port; /* https.proxyPort, as given */
+        char *non_proxy_hosts;  /* http.nonProxyHosts */
+    } jvm;
+
     /* Ours, not agent.jar's. */
     char *trace;   /* --trace=COMPONENT,... */
     char *capture; /* --capture=FILE: raw command stream for `decode` */

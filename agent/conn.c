@@ -14,6 +14,7 @@
 #include "jnlp4.h"
 #include "link.h"
 #include "log.h"
+#include "proxy.h"
 #include "tls.h"
 #include "util.h"
 #include "version.h"
@@ -57,6 +58,8 @@ struct agent_conn {
     uint64_t step_ms;       /* JNLP4 step deadline: 0 (defaults), or AG_TEST_STEP_MS */
 
     struct proto_http *http;   /* discovery or ready poll in flight */
+    char req_url[2200];        /* the URL of that GET (after redirects) */
+    unsigned redirects;        /* followed so far for the current GET */
     struct proto_dial *probe;  /* reachability probe in flight */
     struct proto_jnlp4 *j;     /* connection attempt or session */
     struct proto_endpoint ep;  /* owned identity */
@@ -66,10 +69,7 @@ struct agent_conn {
 
     char *cookie; /* owned: the controller's cookie from the last session */
 
-    /* env http_proxy / no_proxy (transport.md 3.8) */
-    bool have_proxy;
-    struct proto_dial_proxy proxy; /* credentials borrowed from conf */
-    const char *no_proxy;          /* borrowed from the environment, or NULL */
+    struct agent_proxies proxies; /* transport.md 3.8, agent/proxy.h */
 
     /* WebSocket mode (5.1, 9.2) */
     struct proto_ws *ws;                /* upgrade in flight, or the session's link */
@@ -168,29 +168,6 @@ retry_text(const struct agent_conn *c, char *out, size_t size)
     } else {
         (void)snprintf(out, size, "%llu milliseconds", (unsigned long long)c->retry_ms);
     }
-}
-
-/* The env proxy for a connection to host (http:// discovery and the agent port only). */
-static const struct proto_dial_proxy *
-proxy_for(const struct agent_conn *c, const char *host)
-{
-    if (!c->have_proxy || proto_dial_no_proxy(c->no_proxy, host)) {
-        return NULL;
-    }
-    AG_LOG_DEBUG(C_LOG, "using HTTP proxy %s:%u for %s", c->proxy.host, (unsigned)c->proxy.port,
-                 host);
-    return &c->proxy;
-}
-
-static const struct proto_dial_proxy *
-proxy_for_url(const struct agent_conn *c, const char *url)
-{
-    struct proto_http_url u;
-
-    if (strncmp(url, "http:", 5) != 0 || proto_http_url_parse(url, &u, NULL) != 0) {
-        return NULL; /* https gets no env proxy (3.8) */
-    }
-    return proxy_for(c, u.host);
 }
 
 /* ---- stopping ---- */
@@ -378,15 +355,91 @@ reconnect_now(struct agent_conn *c)
     cycle(c);
 }
 
+static void on_ready(struct proto_http *h, int status, const struct proto_http_resp *resp,
+                     const char *why, void *arg);
+static void on_discovery(struct proto_http *h, int status, const struct proto_http_resp *resp,
+                         const char *why, void *arg);
+
+/* GET c->req_url: discovery (3.2) or a ready poll (3.4), with agent.jar's headers. */
+static int
+http_get(struct agent_conn *c, bool ready, struct ag_err *err)
+{
+    struct proto_http_get_opts o = {0};
+
+    o.url = c->req_url;
+    o.node_name = c->conf->name;
+    o.credentials = c->conf->credentials;
+    o.proxy_credentials = c->conf->proxy_credentials;
+    o.tls_ctx = c->https_ctx;
+    if (ready) {
+        o.connect_ms = AGENT_CONN_READY_POLL_MS;
+        o.read_ms = AGENT_CONN_READY_POLL_MS;
+    }
+    o.proxy = agent_proxy_url(&c->proxies, c->req_url);
+    return proto_http_get(c->loop, &o, ready ? on_ready : on_discovery, c, &c->http, err);
+}
+
+/* Start a GET of url (a new request, no redirects yet). */
+static int
+http_get_first(struct agent_conn *c, const char *url, bool ready, struct ag_err *err)
+{
+    if (ag_snprintf(c->req_url, sizeof(c->req_url), "%s", url) != 0) {
+        return ag_err_set(err, AG_EUSAGE, 0, "URL too long");
+    }
+    c->redirects = 0;
+    return http_get(c, ready, err);
+}
+
+/*
+ * Java's HttpURLConnection follows same-scheme redirects (transport.md 3.2). 1: the redirect
+ * is under way and the callback fires again; 0: resp is the answer; < 0: err says why not.
+ * Call before freeing the request that produced resp.
+ */
+static int
+follow_redirect(struct agent_conn *c, bool ready, int status, const struct proto_http_resp *resp,
+                struct ag_err *err)
+{
+    char next[sizeof(c->req_url)];
+    int rc;
+
+    if (status <= 0) {
+        return 0;
+    }
+    rc = proto_http_redirect(c->req_url, status, resp, next, sizeof(next), err);
+    if (rc <= 0) {
+        return rc;
+    }
+    if (c->redirects >= PROTO_HTTP_MAX_REDIRECTS) {
+        return ag_err_set(err, AG_ELIMIT, 0, "Server redirected too many times (%d)",
+                          PROTO_HTTP_MAX_REDIRECTS);
+    }
+    c->redirects++;
+    AG_LOG_DEBUG(C_LOG, "HTTP %d from %s: following the redirect to %s", status, c->req_url,
+                 next);
+    memcpy(c->req_url, next, sizeof(next));
+    rc = http_get(c, ready, err);
+    return rc == 0 ? 1 : rc;
+}
+
 static void
 on_ready(struct proto_http *h, int status, const struct proto_http_resp *resp, const char *why,
          void *arg)
 {
     struct agent_conn *c = arg;
+    struct ag_err err = {0};
+    int rc;
 
-    (void)resp;
-    proto_http_free(h);
     c->http = NULL;
+    rc = follow_redirect(c, true, status, resp, &err);
+    proto_http_free(h);
+    if (rc == 1) {
+        return;
+    }
+    if (rc < 0) {
+        AG_LOG_INFO(C_LOG, "Failed to connect to %s. Will try again: %s", c->urls[0], err.msg);
+        ready_poll(c);
+        return;
+    }
     if (status == 200) {
         reconnect_now(c);
         return;
@@ -405,7 +458,6 @@ static void
 on_ready_timer(uv_timer_t *t)
 {
     struct agent_conn *c = t->data;
-    struct proto_http_get_opts o = {0};
     struct ag_err err = {0};
     char url[2200];
     int rc;
@@ -414,15 +466,7 @@ on_ready_timer(uv_timer_t *t)
         return;
     }
     (void)snprintf(url, sizeof(url), "%stcpSlaveAgentListener/", c->urls[0]);
-    o.url = url;
-    o.node_name = c->conf->name;
-    o.credentials = c->conf->credentials;
-    o.proxy_credentials = c->conf->proxy_credentials;
-    o.tls_ctx = c->https_ctx;
-    o.connect_ms = AGENT_CONN_READY_POLL_MS;
-    o.read_ms = AGENT_CONN_READY_POLL_MS;
-    o.proxy = proxy_for_url(c, url);
-    rc = proto_http_get(c->loop, &o, on_ready, c, &c->http, &err);
+    rc = http_get_first(c, url, true, &err);
     if (rc != 0) {
         AG_LOG_INFO(C_LOG, "Failed to connect to %s. Will try again: %s", c->urls[0], err.msg);
         ready_poll(c);
@@ -643,6 +687,7 @@ ws_upgrade(struct agent_conn *c)
     int rc;
 
     ws_params(c, &p);
+    p.proxy = agent_proxy_ws(&c->proxies, c->urls[0]);
     conn_set_state(c, AGENT_CONN_WS_UPGRADE);
     rc = proto_ws_connect(c->loop, &p, on_ws_connect, c, &c->ws);
     if (rc != 0) {
@@ -679,9 +724,11 @@ static void
 ws_preflight(struct agent_conn *c)
 {
     struct proto_ws_params p;
+    struct proto_dial_proxy proxy;
     int rc;
 
     ws_params(c, &p);
+    p.proxy = agent_proxy_preflight(&c->proxies, c->urls[0], &proxy);
     conn_set_state(c, AGENT_CONN_WS_PREFLIGHT);
     rc = proto_ws_preflight(c->loop, &p, on_ws_preflight, c, &c->pf);
     if (rc != 0) {
@@ -840,7 +887,7 @@ try_protocol(struct agent_conn *c)
         AG_LOG_INFO(C_LOG, "Connecting to %s:%u", c->ep.host, (unsigned)c->ep.port);
         p.host = c->ep.host;
         p.port = c->ep.port;
-        p.proxy = proxy_for(c, c->ep.host);
+        p.proxy = agent_proxy_agent_port(&c->proxies, c->ep.host);
         p.identity = c->ep.identity;
         p.identity_len = c->ep.identity_len;
         p.name = c->conf->name;
@@ -999,6 +1046,20 @@ on_discovery(struct proto_http *h, int status, const struct proto_http_resp *res
     int rc;
 
     c->http = NULL;
+    rc = follow_redirect(c, false, status, resp, &err);
+    if (rc == 1) {
+        proto_http_free(h);
+        return;
+    }
+    if (rc < 0) {
+        struct ag_err e2 = {0};
+
+        (void)ag_err_set(&e2, rc, 0, "Failed to connect to %stcpSlaveAgentListener/: %s", url,
+                         err.msg);
+        proto_http_free(h);
+        url_failed(c, &e2);
+        return;
+    }
     if (status < 0) {
         (void)ag_err_set(&err, status, 0, "Failed to connect to %stcpSlaveAgentListener/: %s", url,
                          why);
@@ -1028,8 +1089,9 @@ on_discovery(struct proto_http *h, int status, const struct proto_http_resp *res
         return;
     }
     conn_set_state(c, AGENT_CONN_PROBING);
-    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port, proxy_for(c, c->ep.host), false,
-                          on_probe, c, &c->probe);
+    rc = proto_dial_start(c->loop, c->ep.host, c->ep.port,
+                          agent_proxy_agent_port(&c->proxies, c->ep.host), false, on_probe, c,
+                          &c->probe);
     if (rc != 0) {
         (void)ag_err_set(&err, rc, 0, "%s provided port:%u is not reachable on host %s", url,
                          (unsigned)c->ep.port, c->ep.host);
@@ -1059,7 +1121,6 @@ discover_next(struct agent_conn *c)
 {
     while (c->url_idx < c->n_urls) {
         const char *url = c->urls[c->url_idx];
-        struct proto_http_get_opts o = {0};
         struct ag_err err = {0};
         char sal[2200];
         int rc = 0;
@@ -1069,13 +1130,7 @@ discover_next(struct agent_conn *c)
         }
         if (rc == 0) {
             (void)snprintf(sal, sizeof(sal), "%stcpSlaveAgentListener/", url);
-            o.url = sal;
-            o.node_name = c->conf->name;
-            o.credentials = c->conf->credentials;
-            o.proxy_credentials = c->conf->proxy_credentials;
-            o.tls_ctx = c->https_ctx;
-            o.proxy = proxy_for_url(c, sal);
-            rc = proto_http_get(c->loop, &o, on_discovery, c, &c->http, &err);
+            rc = http_get_first(c, sal, false, &err);
         }
         if (rc == 0) {
             conn_set_state(c, AGENT_CONN_LOCATING);
@@ -1203,22 +1258,9 @@ agent_conn_run(uv_loop_t *loop, const struct agent_conf *conf,
             c->retry_ms = v;
         }
     }
-    {
-        const char *hp = getenv("http_proxy");
-
-        if (hp != NULL && hp[0] != '\0') {
-            if (proto_dial_proxy_parse(hp, &c->proxy, &err) == 0) {
-                c->have_proxy = true;
-                c->proxy.credentials = conf->proxy_credentials;
-            } else {
-                AG_LOG_WARN(C_LOG, "ignoring http_proxy: %s", err.msg);
-            }
-        }
-        c->no_proxy = getenv("no_proxy");
-        if (c->no_proxy == NULL) {
-            c->no_proxy = getenv("NO_PROXY");
-        }
-    }
+    agent_proxies_init(&c->proxies, conf, getenv("http_proxy"),
+                       getenv("no_proxy") != NULL ? getenv("no_proxy") : getenv("NO_PROXY"),
+                       getenv("proxy_host"));
     if (test_step != NULL) {
         uint64_t v = 0;
 

@@ -1,6 +1,7 @@
 #include "dial.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -576,6 +577,73 @@ proto_dial_no_proxy(const char *no_proxy, const char *host)
             break;
         }
         p = e + 1;
+    }
+    return false;
+}
+
+/* One nonProxyHosts entry e[0..el) against host (both lower-cased by the caller). */
+static bool
+nph_entry_match(const char *e, size_t el, const char *host, bool both_ends)
+{
+    size_t hl = strlen(host);
+    bool lead = el > 0 && e[0] == '*';
+    bool trail = el > 0 && e[el - 1] == '*';
+
+    if (lead && trail && el >= 2 && both_ends) {
+        /* contains */
+        size_t nl = el - 2;
+
+        for (size_t i = 0; i + nl <= hl; i++) {
+            if (memcmp(host + i, e + 1, nl) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+    if (lead) {
+        return hl >= el - 1 && memcmp(host + hl - (el - 1), e + 1, el - 1) == 0;
+    }
+    if (trail) {
+        return hl >= el - 1 && memcmp(host, e, el - 1) == 0;
+    }
+    return hl == el && memcmp(host, e, el) == 0;
+}
+
+bool
+proto_dial_non_proxy_hosts(const char *list, const char *host, bool both_ends)
+{
+    char h[260];
+    char lower[1024];
+    const char *p;
+    size_t n;
+
+    if (list == NULL) {
+        list = "localhost|127.*|[::1]|0.0.0.0|[::0]";
+    }
+    if (strchr(host, ':') != NULL) {
+        (void)snprintf(h, sizeof(h), "[%s]", host);
+    } else {
+        (void)snprintf(h, sizeof(h), "%s", host);
+    }
+    for (char *q = h; *q != '\0'; q++) {
+        *q = (char)tolower((unsigned char)*q);
+    }
+    p = list;
+    while (*p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t el = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+        n = el < sizeof(lower) ? el : sizeof(lower) - 1;
+        for (size_t i = 0; i < n; i++) {
+            lower[i] = (char)tolower((unsigned char)p[i]);
+        }
+        if (n > 0 && n == el && nph_entry_match(lower, n, h, both_ends)) {
+            return true;
+        }
+        if (bar == NULL) {
+            break;
+        }
+        p = bar + 1;
     }
     return false;
 }

@@ -76,4 +76,15 @@ AG_MUST_CHECK int proto_dial_proxy_parse(const char *http_proxy, struct proto_di
  */
 bool proto_dial_no_proxy(const char *no_proxy, const char *host);
 
+/*
+ * Whether the JVM's http.nonProxyHosts exempts host (JDK DefaultProxySelector, Java 9+):
+ * entries split on '|', empty ones skipped, compared with the whole host case-insensitively; a
+ * leading '*' or a trailing '*' is a wildcard. both_ends: an entry "*x*" matches any host
+ * containing x (the JDK's rule); without it only the leading '*' counts and the trailing one
+ * is literal (remoting's own recheck in JnlpAgentEndpointResolver.getResolvedHttpProxyAddress).
+ * An IPv6 literal is compared in brackets ("[::1]"), as java.net.URI gives it. list NULL means
+ * the JDK default "localhost|127.*|[::1]|0.0.0.0|[::0]".
+ */
+bool proto_dial_non_proxy_hosts(const char *list, const char *host, bool both_ends);
+
 #endif

@@ -104,6 +104,94 @@ proto_http_url_parse(const char *url, struct proto_http_url *u, struct ag_err *e
     return 0;
 }
 
+/* ---- redirects ---- */
+
+/* Length of "scheme:" at the start of s (RFC 3986 scheme), or 0. */
+static size_t
+scheme_len(const char *s)
+{
+    size_t i = 0;
+
+    if (!isalpha((uint8_t)s[0])) {
+        return 0;
+    }
+    while (isalnum((uint8_t)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.') {
+        i++;
+    }
+    return s[i] == ':' ? i + 1 : 0;
+}
+
+int
+proto_http_redirect(const char *cur, int status, const struct proto_http_resp *r, char *next,
+                    size_t size, struct ag_err *err)
+{
+    const char *loc;
+    size_t cs = scheme_len(cur);
+    size_t ls;
+    size_t auth_end;
+    size_t keep;
+    char shown[120];
+    struct proto_http_url u;
+    int rc;
+
+    if (status < 300 || status > 307 || status == 304 || status == 305 || status == 306) {
+        return 0;
+    }
+    loc = proto_http_resp_header(r, "Location");
+    if (loc == NULL || cs == 0) {
+        return 0;
+    }
+    for (const char *p = loc; *p != '\0'; p++) {
+        if ((uint8_t)*p < 0x21 || (uint8_t)*p == 0x7f) {
+            ag_escape(shown, sizeof(shown), (const uint8_t *)loc, strlen(loc), 100);
+            return ag_err_set(err, AG_EPROTO, 0, "redirect %d to an invalid Location: %s", status,
+                              shown);
+        }
+    }
+    ls = scheme_len(loc);
+    auth_end = cs + 2 + strcspn(cur + cs + 2, "/?#"); /* cur is "scheme://authority..." */
+    if (ls > 0) {
+        if (ls != cs || strncasecmp(loc, cur, cs) != 0) {
+            return 0; /* another scheme (http -> https): Java does not follow */
+        }
+        keep = 0;
+    } else if (loc[0] == '/' && loc[1] == '/') {
+        keep = cs;
+    } else if (loc[0] == '/') {
+        keep = auth_end;
+    } else if (loc[0] == '?') {
+        keep = auth_end + strcspn(cur + auth_end, "?#");
+    } else {
+        const char *slash = NULL;
+        size_t pe = auth_end + strcspn(cur + auth_end, "?#");
+
+        for (size_t i = auth_end; i < pe; i++) {
+            if (cur[i] == '/') {
+                slash = cur + i;
+            }
+        }
+        keep = slash != NULL ? (size_t)(slash - cur) + 1 : auth_end;
+    }
+    if (keep + strlen(loc) + (keep == auth_end && loc[0] != '/' && loc[0] != '?') + 1 > size) {
+        return ag_err_set(err, AG_ELIMIT, 0, "redirect %d to a Location longer than %zu bytes",
+                          status, size);
+    }
+    memcpy(next, cur, keep);
+    next[keep] = '\0';
+    if (keep == auth_end && loc[0] != '/' && loc[0] != '?') {
+        strcat(next, "/"); /* a relative name under an empty path */
+    }
+    strcat(next, loc);
+    next[strcspn(next, "#")] = '\0';
+    rc = proto_http_url_parse(next, &u, NULL);
+    if (rc != 0) {
+        ag_escape(shown, sizeof(shown), (const uint8_t *)loc, strlen(loc), 100);
+        return ag_err_set(err, AG_EPROTO, 0, "redirect %d to an invalid Location: %s", status,
+                          shown);
+    }
+    return 1;
+}
+
 /* ---- response head parser ---- */
 
 void

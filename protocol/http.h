@@ -106,6 +106,20 @@ AG_MUST_CHECK int proto_http_get(uv_loop_t *loop, const struct proto_http_get_op
 /* Abandon or release a request; no callback after this. NULL is a no-op. */
 void proto_http_free(struct proto_http *h);
 
+/*
+ * Redirects, as Java's HttpURLConnection follows them for agent.jar's GETs (transport.md 3.2):
+ * status 300-307 except 304, 305 and 306, with a Location header. An absolute Location with a
+ * different scheme (http -> https) is not followed; a relative one (//host/p, /p, ?q, p) is
+ * resolved against cur (no dot-segment removal); the fragment is dropped.
+ * Returns 1 with next filled (an absolute URL that proto_http_url_parse accepts), 0 when the
+ * response is not a redirect to follow (the caller treats it as the answer), or AG_EPROTO /
+ * AG_ELIMIT for a Location that is invalid or too long (err says which). (Java also follows
+ * 305 "Use Proxy" by switching to the proxy it names; we do not.)
+ */
+#define PROTO_HTTP_MAX_REDIRECTS 20 /* Java's http.maxRedirects default */
+AG_MUST_CHECK int proto_http_redirect(const char *cur, int status, const struct proto_http_resp *r,
+                                      char *next, size_t size, struct ag_err *err);
+
 /* Build the request head exactly as agent.jar sends it (golden 09-http-request.txt). */
 AG_MUST_CHECK int proto_http_build_get(struct ag_buf *out, const struct proto_http_url *u,
                                        const char *node_name, const char *credentials,

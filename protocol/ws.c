@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "chunk.h"
+#include "dial.h"
 #include "err.h"
 #include "link.h"
 #include "log.h"
@@ -79,6 +80,10 @@ struct ws_conn {
     char *host_hdr;             /* owned: Host value (host[:port], or the user's override) */
     char *origin_hdr;           /* owned: Origin value */
     char *path;                 /* owned: request path */
+    bool proxied;               /* through an HTTP proxy (CONNECT by lws) */
+    char proxy_host[256];
+    uint16_t proxy_port;
+    char *proxy_cred;           /* owned: "user:password" or NULL */
     char why[224];              /* failure text for the callback */
 };
 
@@ -157,6 +162,8 @@ struct ws_shared {
     bool tls;
     bool insecure;
     uint8_t pem_digest[32];  /* SHA-256 over the -cert PEMs, each followed by a NUL */
+    uint8_t proxy_digest[32]; /* SHA-256 over the proxy's host, port and credentials; 0s: none */
+    struct lws_vhost *vhost; /* the context's default vhost (its proxy setting) */
 };
 static struct ws_shared *s_shared;
 
@@ -522,6 +529,14 @@ ws_free_memory(struct ws_conn *c)
     ag_free(c->host_hdr);
     ag_free(c->origin_hdr);
     ag_free(c->path);
+    if (c->proxy_cred != NULL) {
+        volatile char *q = c->proxy_cred;
+
+        while (*q != '\0') {
+            *q++ = '\0';
+        }
+        ag_free(c->proxy_cred);
+    }
     if (c->kind == WS_KIND_UPGRADE) {
         struct proto_ws *ws = (struct proto_ws *)c;
         struct ws_msg *m = ws->q_head;
@@ -580,6 +595,38 @@ ws_conn_release(struct ws_conn *c)
     uv_close((uv_handle_t *)&c->timer, on_conn_timer_closed);
 }
 
+/* Which proxy a context serves: a vhost has one proxy setting, so each proxy (host, port and
+ * credentials) gets its own context. All zeros for none. */
+static void
+proxy_digest(const struct proto_ws_params *p, uint8_t out[32])
+{
+    char port[8];
+    const char *cred;
+
+    memset(out, 0, 32);
+    if (p->proxy == NULL) {
+        return;
+    }
+    cred = p->proxy->credentials != NULL ? p->proxy->credentials : "";
+    (void)snprintf(port, sizeof(port), "%u", (unsigned)p->proxy->port);
+    {
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        unsigned int n = 0;
+
+        if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+            EVP_MD_CTX_free(md);
+            out[0] = 1; /* still "some proxy" */
+            return;
+        }
+        (void)EVP_DigestUpdate(md, p->proxy->host, strlen(p->proxy->host) + 1);
+        (void)EVP_DigestUpdate(md, port, strlen(port) + 1);
+        (void)EVP_DigestUpdate(md, cred, strlen(cred) + 1);
+        (void)EVP_DigestFinal_ex(md, out, &n);
+        EVP_MD_CTX_free(md);
+        out[0] |= 1; /* never all zeros */
+    }
+}
+
 static void
 pem_digest(const struct proto_ws_params *p, uint8_t out[32])
 {
@@ -627,12 +674,14 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
     struct ag_err err = {0};
     struct ws_shared *sh;
     uint8_t digest[32];
+    uint8_t pdigest[32];
     void *loops[1];
     int rc;
 
     pem_digest(p, digest);
+    proxy_digest(p, pdigest);
     for (sh = s_shared; sh != NULL; sh = sh->next) {
-        if (sh->loop == loop && sh->tls == tls &&
+        if (sh->loop == loop && sh->tls == tls && memcmp(sh->proxy_digest, pdigest, 32) == 0 &&
             (!tls || (sh->insecure == p->insecure && memcmp(sh->pem_digest, digest, 32) == 0))) {
             *out = sh;
             return 0;
@@ -646,6 +695,7 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
     sh->tls = tls;
     sh->insecure = p->insecure;
     memcpy(sh->pem_digest, digest, 32);
+    memcpy(sh->proxy_digest, pdigest, 32);
     if (tls) {
         rc = proto_tls_ctx_new_https(p->ca_pems, p->n_ca_pems, p->insecure, &sh->ssl_ctx, &err);
         if (rc != 0) {
@@ -671,6 +721,10 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
     info.timeout_secs = PROTO_WS_CONNECT_TIMEOUT_MS / 1000;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
+    /* Without an address lws takes env http_proxy for every connection of the context, which
+     * agent.jar never does for WebSocket (3.8). ":0" parses as "no proxy" (port 0). A proxied
+     * connection sets the vhost's proxy right before it starts (ws_start_lws). */
+    info.http_proxy_address = ":0";
     /* libuv appends new handles to the loop's list, so the ones lws_create_context makes
      * (idle, timer, the event pipe's poll) are those after the current count. */
     w.seen = 0;
@@ -685,6 +739,7 @@ ws_shared_get(uv_loop_t *loop, bool tls, const struct proto_ws_params *p,
         ag_free(sh);
         return AG_EINTERNAL;
     }
+    sh->vhost = lws_get_vhost_by_name(sh->ctx, "default");
     /* lws's own handles (idle, timer, event pipe) must not keep the loop alive between
      * connections: only a connection (its socket watcher) or our own timers do. */
     w.seen = 0;
@@ -758,6 +813,30 @@ ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *
         return AG_EINTERNAL;
     }
     c->insecure = p->insecure;
+    if (p->proxy != NULL) {
+        const char *cred = p->proxy->credentials;
+
+        if (cred != NULL && (strlen(cred) > PROTO_WS_MAX_PROXY_CRED || has_ctl(cred))) {
+            AG_LOG_SEVERE(WS_LOG, "-proxyCredentials: at most %d bytes without control "
+                                  "characters can be used for WebSocket",
+                          PROTO_WS_MAX_PROXY_CRED);
+            return AG_EUSAGE;
+        }
+        if (has_ctl(p->proxy->host) || p->proxy->host[0] == '\0' || p->proxy->port == 0 ||
+            strchr(p->proxy->host, '@') != NULL) {
+            AG_LOG_SEVERE(WS_LOG, "invalid HTTP proxy host for WebSocket");
+            return AG_EUSAGE;
+        }
+        c->proxied = true;
+        (void)snprintf(c->proxy_host, sizeof(c->proxy_host), "%s", p->proxy->host);
+        c->proxy_port = p->proxy->port;
+        if (cred != NULL) {
+            c->proxy_cred = ag_strdup(cred);
+            if (c->proxy_cred == NULL) {
+                return AG_ENOMEM;
+            }
+        }
+    }
     rc = ws_shared_get(loop, c->url.tls, p, &c->sh);
     if (rc != 0) {
         return rc;
@@ -773,7 +852,9 @@ ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     c->state = WS_RESOLVING;
-    rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->url.host, NULL, &hints);
+    /* Through a proxy only the proxy's name is resolved; the proxy resolves the target. */
+    rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->proxied ? c->proxy_host : c->url.host,
+                        NULL, &hints);
     if (rc != 0) {
         return rc;
     }
@@ -1337,6 +1418,33 @@ ws_filter_101(struct proto_ws *ws, struct lws *wsi)
     return 0;
 }
 
+/* The text of a connection error lws reported (in may be NULL). Its proxy failures get a
+ * line that names the proxy: lws keeps the proxy's reply to itself, so a 407 and a 403 from
+ * the proxy look the same here. */
+static void
+conn_error_text(const struct ws_conn *c, const char *in, size_t len, char *why, size_t size)
+{
+    if (c->proxied && in != NULL && len >= 6 && strncmp(in, "proxy ", 6) == 0) {
+        const char *what = strncmp(in, "proxy not h1", len) == 0
+                               ? "did not answer 200 (check -proxyCredentials, and that the "
+                                 "proxy allows CONNECT to that port)"
+                               : "closed or failed the connection";
+
+        textf(why, size, "HTTP proxy %s:%u %s for CONNECT %s:%u", c->proxy_host,
+              (unsigned)c->proxy_port, what, c->url.host, (unsigned)c->url.port);
+        return;
+    }
+    if (in != NULL && len > 0) {
+        char esc[128];
+
+        ag_escape(esc, sizeof(esc), (const uint8_t *)in, len, 100);
+        textf(why, size, "%s (%s:%u%s%s)", esc, c->url.host, (unsigned)c->url.port,
+              c->proxied ? " through the HTTP proxy " : "", c->proxied ? c->proxy_host : "");
+    } else {
+        textf(why, size, "connection to %s:%u failed", c->url.host, (unsigned)c->url.port);
+    }
+}
+
 static void
 ws_on_connection_error(struct proto_ws *ws, struct lws *wsi, const char *in, size_t len)
 {
@@ -1356,15 +1464,7 @@ ws_on_connection_error(struct proto_ws *ws, struct lws *wsi, const char *in, siz
         ws_connect_done(ws, AG_EREFUSED, why);
         return;
     }
-    if (in != NULL && len > 0) {
-        char esc[128];
-        ag_escape(esc, sizeof(esc), (const uint8_t *)in, len, 100);
-        textf(why, sizeof(why), "%s (%s:%u)", esc, ws->c.url.host,
-                          (unsigned)ws->c.url.port);
-    } else {
-        textf(why, sizeof(why), "connection to %s:%u failed", ws->c.url.host,
-                          (unsigned)ws->c.url.port);
-    }
+    conn_error_text(&ws->c, in, len, why, sizeof(why));
     ws_connect_done(ws, strstr(why, "HS:") != NULL ? AG_EPROTO : AG_ECLOSED, why);
 }
 
@@ -1406,6 +1506,24 @@ ws_start_lws(struct ws_conn *c, const char *address)
     int flags = 0;
 
     memset(&ci, 0, sizeof(ci));
+    if (c->proxied) {
+        /* lws connects to the vhost's proxy (address: the one we resolved) and sends
+         * "CONNECT <ci.address>:<port>" with Proxy-authorization from the "user:pass@" part. */
+        char spec[PROTO_WS_MAX_PROXY_CRED + INET6_ADDRSTRLEN + 16];
+        bool v6 = strchr(address, ':') != NULL;
+
+        if (c->sh->vhost == NULL ||
+            ag_snprintf(spec, sizeof(spec), "%s%s%s%s%s:%u",
+                        c->proxy_cred != NULL ? c->proxy_cred : "",
+                        c->proxy_cred != NULL ? "@" : "", v6 ? "[" : "", address, v6 ? "]" : "",
+                        (unsigned)c->proxy_port) != 0 ||
+            lws_set_proxy(c->sh->vhost, spec) != 0) {
+            memset(spec, 0, sizeof(spec)); /* not logged; gone at once */
+            return AG_EINTERNAL;
+        }
+        memset(spec, 0, sizeof(spec)); /* not logged; gone at once */
+        address = c->url.host;
+    }
     ci.context = c->sh->ctx;
     ci.address = address;
     ci.port = c->url.port;
@@ -1455,8 +1573,9 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     if (status != 0 || res == NULL) {
         uv_freeaddrinfo(res);
-        textf(why, sizeof(why), "cannot resolve %s: %s", c->url.host,
-                          uv_strerror(status));
+        textf(why, sizeof(why), "cannot resolve %s%s: %s",
+              c->proxied ? "the HTTP proxy " : "", c->proxied ? c->proxy_host : c->url.host,
+              uv_strerror(status));
         conn_fail(c, status != 0 ? status : UV_EAI_NONAME, why);
         return;
     }
@@ -1473,8 +1592,14 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     uv_freeaddrinfo(res);
-    AG_TRACE(AG_TRACE_WS, "connecting to %s (%s) port %u", c->url.host, addr,
-             (unsigned)c->url.port);
+    if (c->proxied) {
+        AG_TRACE(AG_TRACE_WS, "connecting to %s:%u through the HTTP proxy %s (%s) port %u",
+                 c->url.host, (unsigned)c->url.port, c->proxy_host, addr,
+                 (unsigned)c->proxy_port);
+    } else {
+        AG_TRACE(AG_TRACE_WS, "connecting to %s (%s) port %u", c->url.host, addr,
+                 (unsigned)c->url.port);
+    }
     if (ws_start_lws(c, addr) != 0 && !c->freed) {
         textf(why, sizeof(why), "cannot start a connection to %s:%u", c->url.host,
                           (unsigned)c->url.port);
@@ -1553,15 +1678,7 @@ on_lws_conn(struct ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason
             preflight_done(pf, (int)lws_http_client_http_response(wsi), NULL);
             return -1; /* the body does not matter */
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            if (in != NULL && len > 0) {
-                char esc[128];
-                ag_escape(esc, sizeof(esc), in, len, 100);
-                textf(why, sizeof(why), "%s (%s:%u)", esc, c->url.host,
-                                  (unsigned)c->url.port);
-            } else {
-                textf(why, sizeof(why), "connection to %s:%u failed", c->url.host,
-                                  (unsigned)c->url.port);
-            }
+            conn_error_text(c, in, in != NULL ? strnlen(in, len) : 0, why, sizeof(why));
             preflight_done(pf, AG_ECLOSED, why);
             return 0;
         case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:

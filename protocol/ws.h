@@ -36,6 +36,7 @@
 #include "compiler.h"
 
 struct ag_err;
+struct proto_dial_proxy;
 struct proto_link;
 struct proto_ws;
 struct proto_ws_preflight;
@@ -66,7 +67,13 @@ struct proto_ws_params {
     /* Our own version (AG_REMOTING_VERSION when NULL), compared with
      * X-Remoting-Minimum-Version of the 101. */
     const char *our_version;
+    /* An HTTP proxy to CONNECT through (host, port, optional "user:password" for
+     * Proxy-Authorization: Basic), or NULL for a direct connection. The caller decides which
+     * proxy applies (transport.md 3.8). Borrowed for the call. Credentials longer than
+     * PROTO_WS_MAX_PROXY_CRED bytes are refused (AG_EUSAGE): a libwebsockets limit. */
+    const struct proto_dial_proxy *proxy;
 };
+#define PROTO_WS_MAX_PROXY_CRED 95
 
 /*
  * Connect result. status is 0 on success, else a negative code:

@@ -1,6 +1,7 @@
 /* Fuzz the HTTP response head parser and what discovery does with a parsed head
  * (protocol/http.c): split points come from the first byte; a complete head goes through
- * proto_discovery_eval; the tail also exercises the URL, HOST:PORT and version parsers. */
+ * proto_discovery_eval and proto_http_redirect (Location against a URL, into a buffer as small
+ * as the first byte says); the tail also exercises the URL, HOST:PORT and version parsers. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -43,6 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             proto_discovery_eval("http://127.0.0.1:8080/jenkins/", &u, p.resp.status, &p.resp,
                                  "3355.v388858a_47b_33", &e, &err) == 0) {
             proto_endpoint_fini(&e);
+        }
+        {
+            char next[2200];
+            size_t cap = (size_t)data[0] % 64 + 1;
+
+            int rc = proto_http_redirect("http://127.0.0.1:8080/jenkins/x?q", p.resp.status,
+                                         &p.resp, next, cap, &err);
+
+            rc |= proto_http_redirect("https://h/", 302, &p.resp, next, sizeof(next), &err);
+            (void)rc; /* only crashes matter here */
         }
     }
     proto_http_parser_fini(&p);

@@ -439,6 +439,234 @@ def case_proxy():
     return a, ctl
 
 
+def self_name():
+    """A host name for this machine that resolves to 127.0.0.1 (loopback names and IPs are never
+    proxied, so the proxy tests need another name), or None."""
+    name = socket.gethostname()
+    try:
+        if socket.gethostbyname(name) != "127.0.0.1":
+            return None
+    except OSError:
+        return None
+    return name
+
+
+def proxy_requests(log):
+    with open(log) as f:
+        return len(re.findall(r"Request \(file descriptor \d+\)", f.read()))
+
+
+class BadProxy:
+    """A fake HTTP proxy that reads a request head, then answers with reply (bytes) and closes;
+    reply None closes at once."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    head += d
+                if self.reply is not None:
+                    c.sendall(self.reply)
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.srv.close()
+
+
+def case_ws_proxy():
+    """WebSocket through a real tinyproxy (transport.md 3.8): proxy host from env proxy_host or
+    -Dhttp.proxyHost, port from -Dhttp.proxyPort (JAVA_OPTS), Proxy-Authorization from
+    -proxyCredentials; no_proxy bypasses it and env http_proxy is never used for WebSocket."""
+    name = self_name()
+    tp, port, log = start_tinyproxy(("alice", "s3cret"))
+    if tp is None or name is None:
+        print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
+        sys.exit(77)
+    tp2, port2, log2 = start_tinyproxy(None)
+    ctl = Controller("--hold-ms", "1500")
+    try:
+        url = ctl["http_url"].replace("127.0.0.1", name)
+        hp = http_port(ctl["http_url"])
+        # 1. env proxy_host + -Dhttp.proxyPort, with credentials. The pre-flight GET /login is a
+        #    plain URLConnection: no JVM proxy host, so it goes direct.
+        env = {"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Xmx64m -Dhttp.proxyPort=%d" % port,
+               "no_proxy": "example.com"}
+        a = Agent("-url", url, "-webSocket", "-noReconnect", "-proxyCredentials", "alice:s3cret",
+                  *cred(ctl), env=env)
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: WebSocket connection open$", r"INFO: Connected$",
+                            r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%d" % (name, hp)) == 1,
+              "the upgrade did not go through the proxy:\n" + text[-2000:])
+        check(len(re.findall(r"Request \(file descriptor \d+\): ", text)) == 1,
+              "the pre-flight went through the proxy")
+        no_secret(a, "s3cret")
+        # 2. Wrong credentials: the proxy refuses the CONNECT; one clear line per attempt.
+        b = Agent("-url", url, "-webSocket", "-proxyCredentials", "alice:wrong", *cred(ctl),
+                  env=env)
+        b.wait_line(r"Failed to connect: HTTP proxy 127\.0\.0\.1:%d did not answer 200" % port,
+                    30)
+        rc = b.stop()
+        check(rc == 143 and b.count(r"AddressSanitizer|runtime error|SEVERE") == 0,
+              "wrong-credentials run: exit status %d or an error in its log" % rc)
+        # Hostile proxies: garbage instead of a status line, a short reply, or a close. One
+        # clear line each, retries go on, nothing crashes.
+        for reply, want in ((b"\x00\x01garbage\r\n\r\n", "did not answer 200"),
+                            (b"HTTP/1.1 2", "did not answer 200"),
+                            (None, "(did not answer 200|closed or failed the connection)")):
+            bad = BadProxy(reply)
+            e = Agent("-url", url, "-webSocket", *cred(ctl),
+                      env={"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Dhttp.proxyPort=%d" % bad.port})
+            e.wait_line(r"Failed to connect: HTTP proxy 127\.0\.0\.1:%d %s" % (bad.port, want),
+                        30, count=2)
+            rc = e.stop()
+            bad.close()
+            check(rc == 143 and e.count(r"AddressSanitizer|runtime error|SEVERE") == 0,
+                  "bad proxy %r: exit status %d or an error in its log" % (reply, rc))
+        # 3. no_proxy names the host, and env http_proxy (never used for WebSocket) is set too:
+        #    nothing goes through either proxy.
+        before = proxy_requests(log)
+        c = Agent("-url", url, "-webSocket", "-noReconnect", *cred(ctl),
+                  env={"proxy_host": "127.0.0.1", "JAVA_OPTS": "-Dhttp.proxyPort=%d" % port,
+                       "no_proxy": name, "http_proxy": "http://127.0.0.1:%d" % port2})
+        rc = c.wait_exit(30)
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "no_proxy run failed")
+        check(proxy_requests(log) == before, "a no_proxy host went through the proxy")
+        check(proxy_requests(log2) == 0, "env http_proxy was used for WebSocket")
+        # 4. -Dhttp.proxyHost/-Dhttp.proxyPort in JENKINS_JAVA_OPTS (which wins over JAVA_OPTS),
+        #    a proxy without authentication: the pre-flight (JDK proxy) and the upgrade both go
+        #    through it.
+        d = Agent("-url", url, "-webSocket", "-noReconnect", *cred(ctl),
+                  env={"JENKINS_JAVA_OPTS": "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%d"
+                       % port2, "JAVA_OPTS": "-Dhttp.proxyPort=1"})
+        rc = d.wait_exit(30)
+        check(d.count(r"INFO: Connected$") == 1 and rc == 0, "-Dhttp.proxyHost run failed")
+        with open(log2) as f:
+            text = f.read()
+        # lws tunnels the pre-flight with CONNECT too (the JDK would send GET http://...).
+        check(text.count("CONNECT %s:%d" % (name, hp)) == 2,
+              "pre-flight and upgrade did not both go through the proxy:\n" + text[-2000:])
+    finally:
+        ctl.stop()
+        for p in (tp, tp2):
+            p.terminate()
+            p.wait()
+    return a, ctl
+
+
+def case_jvm_proxy():
+    """TCP mode with the proxy in JAVA_OPTS (-Dhttp.proxyHost/-Dhttp.proxyPort), as users of the
+    inbound-agent image set it: discovery, probe and connection go through tinyproxy with
+    -proxyCredentials; -Dhttp.nonProxyHosts exempts the host from it and from env http_proxy."""
+    name = self_name()
+    tp, port, log = start_tinyproxy(("alice", "s3cret"))
+    if tp is None or name is None:
+        print("no tinyproxy, or the host name does not resolve to 127.0.0.1; skipping")
+        sys.exit(77)
+    ctl = Controller("--https", "--hold-ms", "1500")
+    try:
+        url = ctl["http_url"].replace("127.0.0.1", name)
+        opts = "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%d" % port
+        a = Agent("-url", url, "-noReconnect", *cred(ctl),
+                  env={"JAVA_OPTS": opts + " -DproxyCredentials=alice:s3cret"})
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Connecting to %s:%s$" % (re.escape(name), ctl["agent_port"]),
+                            r"INFO: Connected$", r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%s" % (name, ctl["agent_port"])) >= 2,
+              "the probe and the connection did not go through the proxy:\n" + text[-2000:])
+        check("tcpSlaveAgentListener" in text, "discovery did not go through the proxy")
+        no_secret(a, "s3cret")
+        before = proxy_requests(log)
+        b = Agent("-url", url, "-noReconnect", *cred(ctl),
+                  env={"JAVA_OPTS": opts + " -Dhttp.nonProxyHosts=foo|*%s" % name[1:],
+                       "http_proxy": "http://127.0.0.1:%d" % port})
+        rc = b.wait_exit(30)
+        check(b.count(r"INFO: Connected$") == 1 and rc == 0, "nonProxyHosts run failed")
+        check(proxy_requests(log) == before, "a nonProxyHosts host went through a proxy")
+        # https:// discovery uses -Dhttps.proxyHost (CONNECT); the agent port only ever the
+        # http.proxyHost selector, so it connects directly here.
+        hurl = ctl["https_url"].replace("127.0.0.1", name)
+        c = Agent("-url", hurl, "-noReconnect", "-noCertificateCheck", "-proxyCredentials",
+                  "alice:s3cret", *cred(ctl),
+                  env={"JAVA_OPTS": "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=%d" % port})
+        rc = c.wait_exit(30)
+        check(c.count(r"INFO: Connected$") == 1 and rc == 0, "https.proxyHost run failed")
+        with open(log) as f:
+            text = f.read()
+        check(text.count("CONNECT %s:%d" % (name, http_port(ctl["https_url"]))) == 1,
+              "https discovery did not go through the proxy:\n" + text[-2000:])
+        check(text.count("CONNECT %s:%s" % (name, ctl["agent_port"])) == 2,
+              "the agent port went through the https proxy")
+    finally:
+        ctl.stop()
+        tp.terminate()
+        tp.wait()
+    return a, ctl
+
+
+def case_redirect():
+    """Discovery follows same-scheme redirects as Java's HttpURLConnection does (transport.md
+    3.2): 301/302 with a relative or absolute Location, at most 20; http -> https and 308 are not
+    followed and show as a non-200 (the controller's --redirects paths)."""
+    ctl = Controller("--redirects", "--hold-ms", "1500")
+    try:
+        base = ctl["http_url"]
+        a = Agent("-url", base + "abs/moved/", "-noReconnect", *cred(ctl))
+        fails = {}
+        for path, want in (("loop/", r"Failed to connect to %sloop/tcpSlaveAgentListener/: Server "
+                                     r"redirected too many times \(20\)"),
+                           ("to-https/", r"%sto-https/tcpSlaveAgentListener/ is invalid: 301 "
+                                         r"Moved Permanently"),
+                           ("perm/", r"%sperm/tcpSlaveAgentListener/ is invalid: 308 "
+                                     r"Permanent Redirect")):
+            fails[path] = (Agent("-url", base + path, "-noReconnect", *cred(ctl)),
+                           want % re.escape(base))
+        rc = a.wait_exit(30)
+        expect_in_order(a, [r"INFO: Locating server among \[%sabs/moved/\]$" % re.escape(base),
+                            r"INFO: Connecting to 127\.0\.0\.1:%s$" % ctl["agent_port"],
+                            r"INFO: Connected$", r"INFO: Terminated$"])
+        check(rc == 0, "exit status %d, want 0" % rc)
+        text = ctl.text()
+        check("GET /abs/moved/tcpSlaveAgentListener/ -> 301" in text and
+              "GET /moved/tcpSlaveAgentListener/ -> 302" in text,
+              "the redirects were not followed:\n" + text[-2000:])
+        for path, (b, want) in fails.items():
+            rc = b.wait_exit(30)
+            check(b.count(r"SEVERE: Could not locate server among .*" + want) == 1,
+                  "no single line /%s/" % want)
+            check(rc == 1, "%s: exit status %d, want 1" % (path, rc))
+        check(ctl.text().count("GET /loop/tcpSlaveAgentListener/ -> 302") == 21,
+              "not 1 + 20 requests on the redirect loop")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
 def case_websocket():
     ctl = Controller("--hold-ms", "1500")
     try:

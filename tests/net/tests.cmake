@@ -10,7 +10,7 @@ set(_e2e_cmd "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_LIST_DIR}/e2e.py"
     --agent "$<TARGET_FILE:jenkins-agent>" --java "${Java_JAVA_EXECUTABLE}"
     --classes "${TESTCTL_CLASSES}" --keys "${_e2e_keys}")
 set(_e2e_cases keys url_http url_https direct direct_all_protocols wrong_secret unknown_name
-    wrong_identity dead_port restart websocket proxy
+    wrong_identity dead_port restart websocket proxy ws_proxy jvm_proxy redirect
     fault:garbage-http fault:garbage-ack fault:close-after-ack fault:garbage-headers
     fault:garbage-capability fault:stall-after-headers "fault:refuse:Go away"
     fault:kill-after-connected:300)

@@ -114,6 +114,21 @@ dump(const struct agent_conf *c, char *out, size_t size)
     if (c->proxy_credentials != NULL) {
         add(out, size, "proxycred", c->proxy_credentials);
     }
+    if (c->jvm.http_proxy_host != NULL) {
+        add(out, size, "D.http.proxyHost", c->jvm.http_proxy_host);
+    }
+    if (c->jvm.http_proxy_port != NULL) {
+        add(out, size, "D.http.proxyPort", c->jvm.http_proxy_port);
+    }
+    if (c->jvm.https_proxy_host != NULL) {
+        add(out, size, "D.https.proxyHost", c->jvm.https_proxy_host);
+    }
+    if (c->jvm.https_proxy_port != NULL) {
+        add(out, size, "D.https.proxyPort", c->jvm.https_proxy_port);
+    }
+    if (c->jvm.non_proxy_hosts != NULL) {
+        add(out, size, "D.nonProxyHosts", c->jvm.non_proxy_hosts);
+    }
     for (size_t i = 0; i < c->certs.n; i++) {
         (void)snprintf(num, sizeof(num), "%zu", strlen(c->certs.v[i]));
         add(out, size, "certlen", num);
@@ -661,6 +676,48 @@ static const struct ccase cases[] = {
      {NULL},
      AG_EUSAGE,
      "\"-c\" is not a valid option",
+     NULL},
+
+    /* JVM proxy properties in JENKINS_JAVA_OPTS, else JAVA_OPTS (split at blanks, quotes kept,
+     * the last -D wins, others ignored). */
+    {"java opts proxies",
+     {BASE, NULL},
+     {"JAVA_OPTS=-Xmx1g  -Dhttp.proxyHost=p1 -Dhttp.proxyPort=3128\t-Dhttps.proxyHost=p2 "
+      "-Dhttps.proxyPort=3129 -Dhttp.nonProxyHosts=*.local|10.* -Dfoo=bar -Dhttp.proxyHost=p3",
+      NULL},
+     0,
+     BASE_DUMP " D.http.proxyHost=p3 D.http.proxyPort=3128 D.https.proxyHost=p2 "
+               "D.https.proxyPort=3129 D.nonProxyHosts=*.local|10.*",
+     NULL},
+    {"JENKINS_JAVA_OPTS wins over JAVA_OPTS",
+     {BASE, NULL},
+     {"JAVA_OPTS=-Dhttp.proxyHost=a", "JENKINS_JAVA_OPTS=-Dhttps.proxyHost=b", NULL},
+     0,
+     BASE_DUMP " D.https.proxyHost=b",
+     NULL},
+    {"empty JENKINS_JAVA_OPTS falls back to JAVA_OPTS",
+     {BASE, NULL},
+     {"JENKINS_JAVA_OPTS=", "JAVA_OPTS=-Dhttp.proxyHost=a -Dhttp.proxyPort", NULL},
+     0,
+     BASE_DUMP " D.http.proxyHost=a D.http.proxyPort=",
+     NULL},
+    {"java opts quotes are literal",
+     {BASE, NULL},
+     {"JAVA_OPTS=-Dhttp.nonProxyHosts=\"a|b\" -D -Dhttp.proxyHostX=1 -dhttp.proxyHost=2", NULL},
+     0,
+     BASE_DUMP " D.nonProxyHosts=\"a|b\"",
+     NULL},
+    {"-DproxyCredentials is the default of -proxyCredentials",
+     {BASE, NULL},
+     {"JAVA_OPTS=-DproxyCredentials=u:pw", NULL},
+     0,
+     BASE_DUMP " proxycred=u:pw",
+     NULL},
+    {"-proxyCredentials wins over -DproxyCredentials",
+     {BASE, "-proxyCredentials", "v:pw2", NULL},
+     {"JAVA_OPTS=-DproxyCredentials=u:pw", NULL},
+     0,
+     BASE_DUMP " proxycred=v:pw2",
      NULL},
 
     /* The entrypoint's environment variables. */

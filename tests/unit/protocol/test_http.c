@@ -407,6 +407,99 @@ T_TEST(test_proxy_env)
     T_EQ_INT(proto_dial_proxy_status("HTTP/1.1 2000", 13, &err), AG_EREFUSED);
 }
 
-T_MAIN(T_CASE(test_proxy_env), T_CASE(test_url), T_CASE(test_head_parser), T_CASE(test_head_limits),
+T_TEST(test_non_proxy_hosts)
+{
+    /* JDK DefaultProxySelector: whole host, case-insensitive, '*' at either end */
+    T_CHECK(proto_dial_non_proxy_hosts("ci.example.com", "CI.Example.com", true));
+    T_CHECK(!proto_dial_non_proxy_hosts("example.com", "ci.example.com", true));
+    T_CHECK(proto_dial_non_proxy_hosts("foo|*.example.com", "ci.example.com", true));
+    T_CHECK(proto_dial_non_proxy_hosts("10.*", "10.1.2.3", true));
+    T_CHECK(!proto_dial_non_proxy_hosts("10.*", "110.1.2.3", true));
+    T_CHECK(proto_dial_non_proxy_hosts("||*ample*", "ci.example.com", true));
+    /* remoting's recheck: the trailing '*' of "*x*" is literal */
+    T_CHECK(!proto_dial_non_proxy_hosts("*ample*", "ci.example.com", false));
+    T_CHECK(proto_dial_non_proxy_hosts("*.example.com", "ci.example.com", false));
+    /* the JDK default list, and IPv6 in brackets */
+    T_CHECK(proto_dial_non_proxy_hosts(NULL, "localhost", true));
+    T_CHECK(proto_dial_non_proxy_hosts(NULL, "127.0.0.2", true));
+    T_CHECK(proto_dial_non_proxy_hosts(NULL, "::1", true));
+    T_CHECK(!proto_dial_non_proxy_hosts(NULL, "ci.example.com", true));
+    T_CHECK(!proto_dial_non_proxy_hosts("", "localhost", true));
+    T_CHECK(proto_dial_non_proxy_hosts("[fd00::1]", "fd00::1", true));
+}
+
+T_TEST(test_redirects)
+{
+    static const struct {
+        const char *cur;
+        int status;
+        const char *location; /* NULL: no header */
+        int want_rc;
+        const char *want; /* next URL when want_rc is 1 */
+    } v[] = {
+        {"http://h:8080/jenkins/tcpSlaveAgentListener/", 302, "/tcpSlaveAgentListener/", 1,
+         "http://h:8080/tcpSlaveAgentListener/"},
+        {"http://h/a/b", 301, "http://other:1/x#frag", 1, "http://other:1/x"},
+        {"http://h/a/b", 301, "HTTP://other/x", 1, "HTTP://other/x"},
+        {"http://h/a/b?q=1", 303, "c/d", 1, "http://h/a/c/d"},
+        {"http://h/a/b", 307, "?x=2", 1, "http://h/a/b?x=2"},
+        {"http://h", 300, "x", 1, "http://h/x"},
+        {"https://h/a", 302, "//other:8443/p", 1, "https://other:8443/p"},
+        {"http://h/a", 301, "https://h/a", 0, NULL},   /* http -> https: not followed */
+        {"https://h/a", 302, "http://h/a", 0, NULL},   /* nor the reverse */
+        {"http://h/a", 302, "ftp://h/a", 0, NULL},
+        {"http://h/a", 308, "/b", 0, NULL},            /* Java 17 does not follow 308 */
+        {"http://h/a", 304, "/b", 0, NULL},
+        {"http://h/a", 305, "http://proxy:3128/", 0, NULL},
+        {"http://h/a", 306, "/b", 0, NULL},
+        {"http://h/a", 200, "/b", 0, NULL},
+        {"http://h/a", 302, NULL, 0, NULL},            /* no Location: the 302 is the answer */
+        {"http://h/a", 302, "/b\x01c", AG_EPROTO, NULL},
+        {"http://h/a", 302, "http:///nohost", AG_EPROTO, NULL},
+        {"http://h/a", 302, "http://h:99999/", AG_EPROTO, NULL},
+    };
+    char big[3000];
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct proto_http_resp r;
+        struct ag_err err = {0};
+        char next[2200] = "";
+        int rc;
+
+        memset(&r, 0, sizeof(r));
+        if (v[i].location != NULL) {
+            r.n_headers = 2;
+            r.headers[0].name = "Content-Type";
+            r.headers[0].value = "text/html";
+            r.headers[1].name = "location";
+            r.headers[1].value = v[i].location;
+        }
+        rc = proto_http_redirect(v[i].cur, v[i].status, &r, next, sizeof(next), &err);
+        T_EQ_INT(rc, v[i].want_rc);
+        if (v[i].want != NULL) {
+            T_EQ_STR(next, v[i].want);
+        }
+        if (rc < 0) {
+            T_CHECK(strstr(err.msg, "Location") != NULL);
+        }
+    }
+    /* a Location longer than the buffer */
+    {
+        struct proto_http_resp r;
+        struct ag_err err = {0};
+        char next[64];
+
+        memset(big, 'a', sizeof(big) - 1);
+        big[0] = '/';
+        big[sizeof(big) - 1] = '\0';
+        memset(&r, 0, sizeof(r));
+        r.n_headers = 1;
+        r.headers[0].name = "Location";
+        r.headers[0].value = big;
+        T_EQ_INT(proto_http_redirect("http://h/", 302, &r, next, sizeof(next), &err), AG_ELIMIT);
+    }
+}
+
+T_MAIN(T_CASE(test_proxy_env), T_CASE(test_non_proxy_hosts), T_CASE(test_redirects), T_CASE(test_url), T_CASE(test_head_parser), T_CASE(test_head_limits),
        T_CASE(test_request_golden), T_CASE(test_discovery_golden), T_CASE(test_discovery_errors),
        T_CASE(test_hostport), T_CASE(test_versions))

@@ -25,6 +25,9 @@ public final class Main {
             "  --sessions N         exit after N agent sessions: 0 if all passed, else 1 (default: never)",
             "  --https              also serve HTTPS/WSS (self-signed CN=127.0.0.1, see cert_file)",
             "  --tcp-disabled       no TCP agent port (/tcpSlaveAgentListener/ gives 404)",
+            "  --redirects          also answer as a redirecting reverse proxy would: /moved/X -> 302",
+            "                       /X, /abs/X -> 301 http://HOST/X, /loop/X -> 302 /loop/X,",
+            "                       /to-https/X -> 301 https://HOST/X, /perm/X -> 308 /X",
             "  --min-version V      X-Remoting-Minimum-Version (default " + Config.JENKINS_MIN_VERSION
                     + "; 'none' omits it)",
             "  --protocols LIST     X-Jenkins-Agent-Protocols and the enabled protocols (default \"JNLP4-connect, Ping\")",
@@ -49,6 +52,7 @@ public final class Main {
                 switch (a) {
                     case "--https": cfg.https = true; continue;
                     case "--tcp-disabled": cfg.tcpDisabled = true; continue;
+                    case "--redirects": cfg.redirects = true; continue;
                     case "--help": System.out.println(USAGE); return;
                     default: break;
                 }

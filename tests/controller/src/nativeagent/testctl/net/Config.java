@@ -19,6 +19,8 @@ public final class Config {
     public int sessions;
     public boolean https;
     public boolean tcpDisabled;
+    /** Serve the redirecting paths of a reverse proxy in front of Jenkins (HttpFront). */
+    public boolean redirects;
     /** null = no X-Remoting-Minimum-Version header. */
     public String minVersion = JENKINS_MIN_VERSION;
     public String protocols = "JNLP4-connect, Ping";

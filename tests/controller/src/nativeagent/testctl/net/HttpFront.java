@@ -22,6 +22,10 @@ import java.util.Locale;
  *     body {@code Jenkins}; 404 when the TCP port is disabled;</li>
  * <li>{@code GET /login}: 200 (the WebSocket pre-flight);</li>
  * <li>{@code GET /wsagents/}: WebSocketAgents.doIndex, the WebSocket transport;</li>
+ * <li>with {@code --redirects} only, what a reverse proxy in front of a moved Jenkins answers:
+ *     {@code /moved/X} 302 to {@code /X}, {@code /abs/X} 301 to {@code http://HOST/X},
+ *     {@code /loop/X} 302 to itself, {@code /to-https/X} 301 to {@code https://HOST/X},
+ *     {@code /perm/X} 308 to {@code /X};</li>
  * <li>anything else: 404.</li>
  * </ul>
  */
@@ -110,6 +114,9 @@ final class HttpFront {
             respond(out, code, "Fault", null, "text/plain;charset=UTF-8", "testctl fault http-status:" + code + "\n");
             return false;
         }
+        if (ctl.cfg.redirects && redirect(out, path)) {
+            return false;
+        }
         if (path.equals("/tcpSlaveAgentListener/") && (method.equals("GET") || method.equals("HEAD"))) {
             tcpSlaveAgentListener(out);
             return false;
@@ -125,6 +132,29 @@ final class HttpFront {
         }
         Log.info(kind + " " + peer + ": " + method + " " + target + " -> 404");
         respond(out, 404, "Not Found", null, "text/plain;charset=UTF-8", "Not Found\n");
+        return false;
+    }
+
+    /** The --redirects paths; false when path is not one of them. */
+    private boolean redirect(OutputStream out, String path) throws IOException {
+        String host = header("Host") != null ? header("Host") : "127.0.0.1";
+        String[][] routes = {
+            {"/moved/", "302", "Found", "/"},
+            {"/abs/", "301", "Moved Permanently", "http://" + host + "/"},
+            {"/loop/", "302", "Found", "/loop/"},
+            {"/to-https/", "301", "Moved Permanently", "https://" + host + "/"},
+            {"/perm/", "308", "Permanent Redirect", "/"},
+        };
+        for (String[] r : routes) {
+            if (path.startsWith(r[0])) {
+                String rest = target.substring(r[0].length());
+                String loc = r[3] + rest;
+                Log.info(kind + " " + peer + ": " + method + " " + target + " -> " + r[1] + " " + loc);
+                respond(out, Integer.parseInt(r[1]), r[2], "Location: " + loc + "\r\n",
+                        "text/html;charset=utf-8", "<html><body>moved</body></html>\n");
+                return true;
+            }
+        }
         return false;
     }
 

@@ -603,6 +603,15 @@ public final class SelfTest {
         }
     }
 
+    static int jdkStatus(String url) throws IOException {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) new java.net.URL(url).openConnection(java.net.Proxy.NO_PROXY);
+        try {
+            return c.getResponseCode();
+        } finally {
+            c.disconnect();
+        }
+    }
+
     static void faults() throws Exception {
         int port = ctl.agentPort();
         String id = ctl.identity.spkiBase64();
@@ -625,6 +634,26 @@ public final class SelfTest {
             checkEq(200, TestAgent.request(s, "GET", "/tcpSlaveAgentListener/").status, "--fault-count: then 200 again");
         }
         cfg.faultCount = -1;
+
+        /* --redirects, read by the JDK's own HttpURLConnection (what agent.jar's discovery
+         * uses): same-scheme 301/302 are followed, http -> https and 308 are not, a loop stops
+         * after 20. The C agent's rules (docs/connect.md) are checked against this. */
+        withFault(null);
+        cfg.redirects = true;
+        try {
+            String base = "http://127.0.0.1:" + http;
+            checkEq(200, jdkStatus(base + "/abs/moved/tcpSlaveAgentListener/"), "--redirects: 301 then 302 followed");
+            checkEq(301, jdkStatus(base + "/to-https/tcpSlaveAgentListener/"), "--redirects: http -> https not followed");
+            checkEq(308, jdkStatus(base + "/perm/tcpSlaveAgentListener/"), "--redirects: 308 not followed by the JDK");
+            try {
+                jdkStatus(base + "/loop/tcpSlaveAgentListener/");
+                check(false, "--redirects: the loop ended");
+            } catch (java.net.ProtocolException e) {
+                check(e.getMessage().contains("(20)"), "--redirects: the JDK stops after 20: " + e.getMessage());
+            }
+        } finally {
+            cfg.redirects = false;
+        }
 
         withFault("garbage-ack");
         TestAgent.Jnlp4 c = TestAgent.Jnlp4.connect(port, id, cfg.name, cfg.secret, null, 0x1FE);
