@@ -56,6 +56,12 @@ ag_pipe_e2e(pipe_stall 90 0 "pipe-stall:67108864:4000:${_pipe_rss_kb}")
 ag_pipe_e2e(pipe_cut_close 60 0 "pipe-cut:close")
 ag_pipe_e2e(pipe_cut_drop 60 0 "pipe-cut:drop")
 ag_pipe_e2e(pipe_cut_term 60 143 "pipe-cut:term")
+# Without -noReconnect the agent connects again after a cut link or the controller's close, as
+# agent.jar does: two sessions of the same scenario, then SIGTERM (143).
+ag_pipe_e2e(pipe_cut_drop_reconnect 90 143 "pipe-cut:drop:reconnect")
+set_property(TEST e2e.steps.pipe_cut_drop_reconnect APPEND PROPERTY ENVIRONMENT "E2E_SESSIONS=2")
+ag_pipe_e2e(pipe_cut_close_reconnect 90 143 "pipe-cut:close:reconnect")
+set_property(TEST e2e.steps.pipe_cut_close_reconnect APPEND PROPERTY ENVIRONMENT "E2E_SESSIONS=2")
 # Thousands of pings each way (the agent's every 2 ms through the AG_TEST_PING_MS knob): every
 # one answered, and the agent's VmRSS flat after the warm-up.
 ag_pipe_e2e(ping_soak 90 0 "ping-soak:8000:2048:1000")

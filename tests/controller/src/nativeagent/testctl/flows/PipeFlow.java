@@ -48,7 +48,9 @@ import nativeagent.testctl.channel.Channel;
  * (traffic both ways); after 8 MiB the controller sends {@code Channel$CloseCommand}
  * ({@code close}), drops the link ({@code drop}) or SIGTERMs the agent ({@code term}). The channel
  * must end (with the agent's CloseCommand for close) and the child must be gone soon after (the
- * agent exits with -noReconnect; run-e2e.sh checks its exit status and sanitizer output).</li>
+ * agent exits with -noReconnect; run-e2e.sh checks its exit status and sanitizer output). With
+ * {@code pipe-cut:MODE:reconnect} the agent (run without -noReconnect) must still be running
+ * afterwards; the test then expects its next session.</li>
  * <li>{@code ping-soak:N:BOUND_KB:AGENT_MIN}: SetUpRemotePing(1 s) so the agent pings too (the test
  * runs the agent with AG_TEST_PING_MS for a few ms instead), then N controller pings back to back;
  * every one must be answered at once, the agent must have sent at least AGENT_MIN pings (a missed
@@ -86,7 +88,7 @@ final class PipeFlow {
                             a.length > 1 ? Long.parseLong(a[1]) : 4000, a.length > 2 ? Long.parseLong(a[2]) : 16384);
                     return null;
                 case "pipe-cut":
-                    cut(ch, a.length > 0 ? a[0] : "close");
+                    cut(ch, a.length > 0 ? a[0] : "close", a.length > 1 && a[1].equals("reconnect"));
                     return null;
                 case "ping-soak":
                     soak(ch, a.length > 0 ? Integer.parseInt(a[0]) : 5000, a.length > 1 ? Long.parseLong(a[1]) : 2048,
@@ -433,7 +435,7 @@ final class PipeFlow {
         ch.log("pipe-stall: all " + bytes + " bytes arrived after the stall, SHA-256 matches the child's");
     }
 
-    static void cut(Channel ch, String mode) throws Exception {
+    static void cut(Channel ch, String mode, boolean reconnect) throws Exception {
         if (!List.of("close", "drop", "term").contains(mode)) {
             throw fail("pipe-cut: unknown mode '" + mode + "' (close, drop, term)");
         }
@@ -490,6 +492,16 @@ final class PipeFlow {
         if (!FreestyleFlow.gone(cat)) {
             ProcessHandle.of(cat).ifPresent(ProcessHandle::destroyForcibly);
             throw fail("the step's cat (" + cat + ") still runs 20 s after the channel ended");
+        }
+        if (reconnect) {
+            /* Without -noReconnect the agent stays and connects again, as agent.jar does. */
+            Thread.sleep(500);
+            if (!ProcessHandle.of(agent).map(ProcessHandle::isAlive).orElse(false) || FreestyleFlow.gone(agent)) {
+                throw fail("the agent (" + agent + ") exited after " + mode + " instead of reconnecting");
+            }
+            ch.log(String.format("pipe-cut %s: after %d bytes in and %d out, channel ended (%s), step gone, agent "
+                    + "still running", mode, sent, got, why));
+            return;
         }
         long agentGone = System.currentTimeMillis() + 15_000;
         while (ProcessHandle.of(agent).map(ProcessHandle::isAlive).orElse(false)
