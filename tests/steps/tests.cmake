@@ -43,12 +43,13 @@ endif()
 
 function(ag_pipe_e2e name timeout exit scenario)
     ag_steps_e2e(${name} "${scenario}" ${ARGN})
-    set_tests_properties(e2e.steps.${name} PROPERTIES TIMEOUT ${timeout}
+    math(EXPR _t "${timeout} + 30") # JVM start, keys, the agent's exit
+    set_tests_properties(e2e.steps.${name} PROPERTIES TIMEOUT ${_t}
         ENVIRONMENT "E2E_AGENT_EXIT=${exit};E2E_AGENT_TIMEOUT=${timeout};${_pipe_asan}")
 endfunction()
 
-ag_pipe_e2e(pipe_out 150 0 "pipe-out:${_pipe_bytes}")
-ag_pipe_e2e(pipe_in 150 0 "pipe-in:${_pipe_bytes}")
+ag_pipe_e2e(pipe_out 240 0 "pipe-out:${_pipe_bytes}")
+ag_pipe_e2e(pipe_in 240 0 "pipe-in:${_pipe_bytes}")
 # The controller stops reading for 4 s after 4 MiB: the child must block, at most the window may
 # be in flight, and the agent's VmHWM stays within _pipe_rss_kb of its size before the launch.
 ag_pipe_e2e(pipe_stall 90 0 "pipe-stall:67108864:4000:${_pipe_rss_kb}")

@@ -381,15 +381,24 @@ final class PipeFlow {
         long r2;
         long rss1;
         try {
-            /* Let what was in flight settle, then watch the producer and the agent. */
-            Thread.sleep(Math.min(1000, pauseMs / 3));
-            /* tee writes every block to the sha256sum pipe, then to the agent's pipe: half of its
+            /* Let what was in flight settle (tee unchanged for 500 ms, at most half the pause, so
+             * a loaded machine gets time), then watch the producer and the agent for the rest.
+             * tee writes every block to the sha256sum pipe, then to the agent's pipe: half of its
              * wchar is what it wrote to the agent, give or take one block. */
+            long t0 = System.currentTimeMillis();
+            long settleEnd = t0 + pauseMs / 2;
             w1 = ioCounter(tee, "wchar") / 2;
+            int still = 0;
+            while (still < 5 && System.currentTimeMillis() < settleEnd) {
+                Thread.sleep(100);
+                long w = ioCounter(tee, "wchar") / 2;
+                still = w == w1 ? still + 1 : 0;
+                w1 = w;
+            }
             r1 = ioCounter(agent, "rchar");
             rss1 = statusKb(agent, "VmRSS");
             maxRss = rss1;
-            long end = System.currentTimeMillis() + pauseMs - Math.min(1000, pauseMs / 3);
+            long end = t0 + pauseMs;
             while (System.currentTimeMillis() < end) {
                 Thread.sleep(100);
                 maxRss = Math.max(maxRss, statusKb(agent, "VmRSS"));
