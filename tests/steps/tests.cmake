@@ -31,12 +31,14 @@ ag_steps_e2e(freestyle_ws "freestyle:1" -webSocket)
 # sanitizer build moves 256 MiB each way instead (the same code paths, ~25 s).
 if(AGENT_SANITIZE)
     set(_pipe_bytes 268435456)
+    set(_pipe_ws_bytes 67108864)
     # ASan's quarantine keeps freed memory (256 MiB by default) and would hide the bound being
     # checked: hold it to 4 MiB for the memory tests.
     set(_pipe_asan "E2E_ASAN_OPTIONS=quarantine_size_mb=4")
     set(_pipe_rss_kb 16384)
 else()
     set(_pipe_bytes 1073741824)
+    set(_pipe_ws_bytes 268435456)
     set(_pipe_asan "E2E_ASAN_OPTIONS=")
     set(_pipe_rss_kb 4096)
 endif()
@@ -50,6 +52,10 @@ endfunction()
 
 ag_pipe_e2e(pipe_out 240 0 "pipe-out:${_pipe_bytes}")
 ag_pipe_e2e(pipe_in 240 0 "pipe-in:${_pipe_bytes}")
+# The same over WebSocket (256 MiB, 64 MiB under ASan), and the stall.
+ag_pipe_e2e(pipe_out_ws 120 0 "pipe-out:${_pipe_ws_bytes}" -webSocket)
+ag_pipe_e2e(pipe_in_ws 120 0 "pipe-in:${_pipe_ws_bytes}" -webSocket)
+ag_pipe_e2e(pipe_stall_ws 90 0 "pipe-stall:67108864:4000:${_pipe_rss_kb}" -webSocket)
 # The controller stops reading for 4 s after 4 MiB: the child must block, at most the window may
 # be in flight, and the agent's VmHWM stays within _pipe_rss_kb of its size before the launch.
 ag_pipe_e2e(pipe_stall 90 0 "pipe-stall:67108864:4000:${_pipe_rss_kb}")
