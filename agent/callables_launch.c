@@ -270,6 +270,8 @@ struct lproc {
     struct waiter waiters[AGENT_LAUNCH_MAX_WAITERS];
     size_t nwaiters;
     unsigned refs; /* export + process + kill jobs + stdin sink */
+    rem_sink_done_cb in_done; /* a stdin write held until the child takes it, or NULL */
+    void *in_token;
 };
 
 static void
@@ -469,6 +471,19 @@ on_waiter_cancel(struct rem_call *call, int code, void *arg)
     }
 }
 
+/* Complete the stdin write held by stdin_write (below), if any. */
+static void
+stdin_release(struct lproc *lp, int rc)
+{
+    rem_sink_done_cb done = lp->in_done;
+
+    if (done == NULL) {
+        return;
+    }
+    lp->in_done = NULL;
+    done(lp->in_token, rc);
+}
+
 static void
 on_proc_closed(struct exec_proc *p, void *arg)
 {
@@ -554,6 +569,8 @@ on_exit(struct exec_proc *p, const struct exec_exit *ex, void *arg)
         lp->nwaiters--;
         finish_waiter(lp, &w);
     }
+    /* exec drops the callbacks of writes still queued when the process is closed. */
+    stdin_release(lp, AG_ECLOSED);
     exec_proc_close(p, on_proc_closed, lp);
 }
 
@@ -822,20 +839,40 @@ build_env(const struct launch_args *a, const char *cookie, struct exec_env **out
     return rc;
 }
 
-/* The controller's RemoteInputStream `in` feeds the child's stdin. */
+/* The controller's RemoteInputStream `in` feeds the child's stdin. Up to STDIN_HIGH_WATER bytes
+ * wait in exec's queue; the write that crosses it is held (REM_SINK_PENDING) until the child has
+ * taken it, so the next pull (or the Ack of a greedy pipe) waits for the child, as Java's copier
+ * thread blocks in write(). Without this a fast controller overran exec's 1 MiB cap and the
+ * stream was declared dead mid-way. */
+#define STDIN_HIGH_WATER ((size_t)256 * 1024)
+
+static void
+on_stdin_written(struct exec_proc *p, int status, void *arg)
+{
+    (void)p;
+    stdin_release(arg, status == 0 ? 0 : AG_ECLOSED);
+}
+
 static int
 stdin_write(void *ctx, struct ag_iov data, rem_sink_done_cb done, void *token)
 {
     struct lproc *lp = ctx;
+    bool hold;
+    int rc;
 
-    (void)done;
-    (void)token;
     if (lp->proc == NULL || lp->exited) {
-        return 0; /* the child is gone: drop, as a pipe to a dead reader would */
+        return AG_ECLOSED; /* the child is gone: the pull ends, as Java's copier gets EPIPE */
     }
-    /* exec_proc_write copies; its queue is capped (AG_ELIMIT tells the controller the stream
-     * is dead, docs/steps.md). */
-    return exec_proc_write(lp->proc, data, NULL, NULL);
+    AG_ASSERT(lp->in_done == NULL);
+    hold = exec_proc_stdin_queued(lp->proc) + data.len >= STDIN_HIGH_WATER;
+    /* exec_proc_write copies the bytes. */
+    rc = exec_proc_write(lp->proc, data, hold ? on_stdin_written : NULL, lp);
+    if (rc != 0 || !hold) {
+        return rc;
+    }
+    lp->in_done = done;
+    lp->in_token = token;
+    return REM_SINK_PENDING;
 }
 
 static void

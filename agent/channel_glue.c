@@ -5,12 +5,30 @@
 #include "channel_glue.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "channel.h"
 #include "conf.h"
 #include "err.h"
 #include "link.h"
 #include "log.h"
+#include "util.h"
+
+/* Test knob (docs/channel.md, Pings): AG_TEST_PING_MS=N pings the controller every N ms (timeout
+ * 10 s) instead of waiting for ChannelPinger$SetUpRemotePing, so a test can run thousands of
+ * rounds. Only the tests set it. */
+static void
+test_ping_opts(struct rem_channel_opts *o)
+{
+    const char *s = getenv("AG_TEST_PING_MS");
+    uint64_t v = 0;
+
+    if (s != NULL && ag_parse_u64(s, strlen(s), 86400000, &v) == 0 && v > 0) {
+        o->ping_interval_ms = (uint32_t)v;
+        o->ping_timeout_ms = 10000;
+    }
+}
 
 static void
 on_channel_closed(struct rem_channel *ch, int code, const char *why, void *arg)
@@ -37,6 +55,7 @@ agent_channel_attach(struct proto_link *link, void *arg)
     o.capture = g->conf != NULL ? g->conf->capture : NULL;
     o.on_closed = on_channel_closed;
     o.arg = g;
+    test_ping_opts(&o);
     rc = rem_channel_new(link, &o, &ch);
     if (rc != 0) {
         AG_LOG_WARN("channel", "cannot start the remoting channel: %s", ag_strerror(rc));

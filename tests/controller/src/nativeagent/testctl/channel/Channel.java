@@ -87,6 +87,7 @@ public final class Channel implements Closeable {
 
     private final Object sendLock = new Object();
     private boolean closeSent;
+    private boolean linkAborted; /* abortLink() was called; guarded by sendLock */
     private volatile boolean closeReceived;
     private final CompletableFuture<String> terminated = new CompletableFuture<>();
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
@@ -275,6 +276,17 @@ public final class Channel implements Closeable {
         return new Pinger(intervalMs, timeoutMs);
     }
 
+    /**
+     * Cut the link without CloseCommand (fault injection: a network failure). Replies and Acks that
+     * can no longer be sent afterwards are not problems.
+     */
+    public void abortLink() {
+        synchronized (sendLock) {
+            linkAborted = true;
+        }
+        link.abort();
+    }
+
     /** Orderly close (channel.md 9): send CloseCommand, wait up to {@code timeoutMs} for the agent's or EOF. */
     public void close(long timeoutMs) {
         try {
@@ -303,6 +315,28 @@ public final class Channel implements Closeable {
         } catch (ExecutionException e) {
             return "error: " + e.getCause();
         }
+    }
+
+    /**
+     * Whether the channel is terminated or terminates within {@code ms}, even on a thread that
+     * terminate() interrupts (it cancels the requests it finds executing).
+     */
+    private boolean endsWithin(long ms) {
+        long end = System.nanoTime() + ms * 1_000_000;
+        boolean interrupted = false;
+        while (!terminated.isDone() && System.nanoTime() < end) {
+            try {
+                terminated.get(Math.max(1, (end - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | TimeoutException e) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return terminated.isDone();
     }
 
     public boolean isTerminated() {
@@ -535,10 +569,14 @@ public final class Channel implements Closeable {
             } catch (Exception e) {
                 boolean closing;
                 synchronized (sendLock) {
-                    closing = closeSent;
+                    closing = closeSent || linkAborted;
                 }
                 if (closing || terminated.isDone()) {
                     log("note: " + describe(r) + " not answered, the channel is closing");
+                } else if (e instanceof IOException && endsWithin(2000)) {
+                    /* The link failed under the reply (the agent died): remoting only logs a WARNING,
+                     * and the end of the channel is the scenario's business. */
+                    log("note: " + describe(r) + " not answered, the link failed: " + e);
                 } else {
                     problem("could not answer " + describe(r) + ": " + e);
                 }
@@ -744,10 +782,30 @@ public final class Channel implements Closeable {
         try {
             os.write(k.buf);
         } catch (IOException e) {
-            send(new ProxyOutputStream.NotifyDeadWriter(e, k.oid));
+            sendFromPipe(new ProxyOutputStream.NotifyDeadWriter(e, k.oid));
         }
         if ((peerCap & WireContext.PIPE_THROTTLING) != 0) {
-            send(new ProxyOutputStream.Ack(k.oid, k.buf.length));
+            sendFromPipe(new ProxyOutputStream.Ack(k.oid, k.buf.length));
+        }
+    }
+
+    /**
+     * Send an Ack or NotifyDeadWriter from the pipe lane as ProxyOutputStream$Chunk does: once the
+     * channel is closing (our CloseCommand went out, or it ended) remoting stays silent
+     * (ChannelClosedException); any other send failure it only logs as a WARNING, and the link's
+     * failure ends the channel anyway.
+     */
+    private void sendFromPipe(Command c) {
+        try {
+            send(c);
+        } catch (IOException e) {
+            boolean closing;
+            synchronized (sendLock) {
+                closing = closeSent || linkAborted || terminated.isDone();
+            }
+            if (!closing) {
+                log("note: could not send " + describe(c) + " (remoting logs a WARNING): " + e);
+            }
         }
     }
 

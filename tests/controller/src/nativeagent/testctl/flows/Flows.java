@@ -13,6 +13,8 @@ import nativeagent.testctl.link.CommandLink;
  * monitors of A.2, then IDLE_MS (default testctl.onlineIdleMs, 2000) of pings both ways</td></tr>
  * <tr><td>{@code monitors}</td><td>the six monitors once, every reply field checked</td></tr>
  * <tr><td>{@code pages}</td><td>the System Information, Log and Script Console callables (B.8)</td></tr>
+ * <tr><td>{@code pipe-out}, {@code pipe-in}, {@code pipe-stall}, {@code pipe-cut}, {@code ping-soak}</td><td>pipes
+ * and pings under load ({@link PipeFlow})</td></tr>
  * <tr><td>{@code disconnect}</td><td>KubernetesSlave$SlaveDisconnector, then close: the agent must not reconnect</td></tr>
  * </table>
  */
@@ -39,8 +41,10 @@ public final class Flows {
                 case "disconnect":
                     new OnlineFlow(ch, link).disconnect();
                     return null;
-                default:
-                    return FreestyleFlow.run(name, arg, ch); /* flow A.3 and build steps */
+                default: {
+                    String r = PipeFlow.run(name, arg, ch); /* pipes under load (issue 6) */
+                    return r == UNKNOWN ? FreestyleFlow.run(name, arg, ch) : r; /* flow A.3 and build steps */
+                }
             }
         } catch (OnlineFlow.Failure f) {
             return f.getMessage();

@@ -293,6 +293,14 @@ public final class Controller {
             if (kind.equals("TCP")) {
                 thread("tcp-" + peer, () -> new AgentListener(this, s, peer).run());
             } else {
+                /* Jetty's ServerConnector accepts with TCP_NODELAY (acceptedTcpNoDelay, default true).
+                 * Without it, WebSocket replies written as frame header + payload waited for the
+                 * agent's delayed ACK: 40 ms per ProxyInputStream$Chunk round trip. */
+                try {
+                    s.setTcpNoDelay(true);
+                } catch (IOException e) {
+                    Log.info(kind + " " + peer + ": cannot set TCP_NODELAY: " + e);
+                }
                 thread(kind.toLowerCase() + "-" + peer, () -> new HttpFront(this, s, peer, kind).run());
             }
         }
