@@ -270,7 +270,26 @@ struct lproc {
     struct waiter waiters[AGENT_LAUNCH_MAX_WAITERS];
     size_t nwaiters;
     unsigned refs; /* export + process + kill jobs + stdin sink */
+    /* A stdin chunk held for back-pressure: done once the child has drained the queue. */
+    rem_sink_done_cb in_done;
+    void *in_token;
 };
+
+/* Stdin bytes queued for the child above which the controller's next chunk waits. Below
+ * EXEC_PROC_DEFAULT_STDIN_MAX minus the largest chunk Java sends (512 KiB). */
+#define STDIN_LOW_WATER ((size_t)256 << 10)
+
+/* Complete the held stdin chunk (rc < 0: the controller learns the stream is dead). */
+static void
+stdin_release(struct lproc *lp, int rc)
+{
+    rem_sink_done_cb done = lp->in_done;
+
+    if (done != NULL) {
+        lp->in_done = NULL;
+        done(lp->in_token, rc);
+    }
+}
 
 static void
 lproc_unref(struct lproc *lp)
@@ -476,6 +495,7 @@ on_proc_closed(struct exec_proc *p, void *arg)
 
     (void)p;
     lp->proc = NULL;
+    stdin_release(lp, 0); /* the child is gone: what it did not read is dropped, as by a pipe */
     lproc_unref(lp);
 }
 
@@ -822,20 +842,41 @@ build_env(const struct launch_args *a, const char *cookie, struct exec_env **out
     return rc;
 }
 
-/* The controller's RemoteInputStream `in` feeds the child's stdin. */
+static void
+on_stdin_written(struct exec_proc *p, int status, void *arg)
+{
+    struct lproc *lp = arg;
+
+    if (status != 0) {
+        stdin_release(lp, status); /* e.g. UV_EPIPE: the child closed its stdin */
+    } else if (exec_proc_stdin_queued(p) <= STDIN_LOW_WATER) {
+        stdin_release(lp, 0);
+    }
+}
+
+/* The controller's RemoteInputStream `in` feeds the child's stdin. The chunk is copied into the
+ * process's queue; while that queue is above STDIN_LOW_WATER the chunk is held (REM_SINK_PENDING),
+ * so no further chunk is pulled (or acked) until the child reads: back-pressure, never a full
+ * queue. */
 static int
 stdin_write(void *ctx, struct ag_iov data, rem_sink_done_cb done, void *token)
 {
     struct lproc *lp = ctx;
+    int rc;
 
-    (void)done;
-    (void)token;
     if (lp->proc == NULL || lp->exited) {
         return 0; /* the child is gone: drop, as a pipe to a dead reader would */
     }
-    /* exec_proc_write copies; its queue is capped (AG_ELIMIT tells the controller the stream
-     * is dead, docs/steps.md). */
-    return exec_proc_write(lp->proc, data, NULL, NULL);
+    rc = exec_proc_write(lp->proc, data, on_stdin_written, lp);
+    if (rc != 0) {
+        return rc; /* the controller is told the stream is dead (docs/steps.md) */
+    }
+    if (exec_proc_stdin_queued(lp->proc) <= STDIN_LOW_WATER) {
+        return 0;
+    }
+    lp->in_done = done;
+    lp->in_token = token;
+    return REM_SINK_PENDING;
 }
 
 static void
@@ -853,6 +894,7 @@ stdin_close(void *ctx, const char *error)
     if (lp->proc != NULL) {
         exec_proc_stdin_close(lp->proc);
     }
+    stdin_release(lp, 0); /* the channel ended during a held chunk: it still completes once */
     lproc_unref(lp);
 }
 
