@@ -14,6 +14,7 @@ import nativeagent.testctl.link.CommandLink;
  * <tr><td>{@code monitors}</td><td>the six monitors once, every reply field checked</td></tr>
  * <tr><td>{@code pages}</td><td>the System Information, Log and Script Console callables (B.8)</td></tr>
  * <tr><td>{@code disconnect}</td><td>KubernetesSlave$SlaveDisconnector, then close: the agent must not reconnect</td></tr>
+ * <tr><td>{@code pipebench-out[:BYTES]}, {@code pipebench-in[:BYTES]}</td><td>step pipe throughput each way ({@link PipeBench})</td></tr>
  * </table>
  */
 public final class Flows {
@@ -39,8 +40,10 @@ public final class Flows {
                 case "disconnect":
                     new OnlineFlow(ch, link).disconnect();
                     return null;
-                default:
-                    return FreestyleFlow.run(name, arg, ch); /* flow A.3 and build steps */
+                default: {
+                    String r = FreestyleFlow.run(name, arg, ch); /* flow A.3 and build steps */
+                    return r == UNKNOWN ? PipeBench.run(name, arg, ch) : r; /* pipe benchmarks */
+                }
             }
         } catch (OnlineFlow.Failure f) {
             return f.getMessage();
