@@ -15,6 +15,7 @@ import nativeagent.testctl.link.CommandLink;
  * <tr><td>{@code pages}</td><td>the System Information, Log and Script Console callables (B.8)</td></tr>
  * <tr><td>{@code disconnect}</td><td>KubernetesSlave$SlaveDisconnector, then close: the agent must not reconnect</td></tr>
  * <tr><td>{@code pipebench-out[:BYTES]}, {@code pipebench-in[:BYTES]}</td><td>step pipe throughput each way ({@link PipeBench})</td></tr>
+ * <tr><td>{@code writer-unknown}</td><td>ProxyWriter commands for oids the agent never exported ({@link WriterProbe})</td></tr>
  * </table>
  */
 public final class Flows {
@@ -42,7 +43,8 @@ public final class Flows {
                     return null;
                 default: {
                     String r = FreestyleFlow.run(name, arg, ch); /* flow A.3 and build steps */
-                    return r == UNKNOWN ? PipeBench.run(name, arg, ch) : r; /* pipe benchmarks */
+                    r = r == UNKNOWN ? PipeBench.run(name, arg, ch) : r; /* pipe benchmarks */
+                    return r == UNKNOWN ? WriterProbe.run(name, arg, ch) : r; /* ProxyWriter */
                 }
             }
         } catch (OnlineFlow.Failure f) {
