@@ -229,7 +229,8 @@ io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
     int rc = 0;
 
     *stalled = false;
-    if (sink && e->chars != io->chars && io->kind != REM_IO_UNEXPORT) {
+    if (sink && e->chars != io->chars && io->kind != REM_IO_UNEXPORT &&
+        io->kind != REM_IO_CONNECT) {
         /* A ProxyWriter command to an OutputStream or the reverse: Java's cast fails. */
         rem__warn_once(ch, io->chars ? "(writer op to a stream)" : "(stream op to a writer)",
                        "%s command for %s %" PRId32 " dropped",
