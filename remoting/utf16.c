@@ -116,8 +116,6 @@ rem__utf8_to_utf16be(struct rem_utf8_state *st, const uint8_t *p, size_t n, bool
                 memcpy(st->b + st->n, p, take);
             }
             st->n += take;
-            p += take;
-            n -= take;
             if (final) {
                 o = put_cp16(o, REPLACEMENT);
                 st->n = 0;
@@ -126,8 +124,10 @@ rem__utf8_to_utf16be(struct rem_utf8_state *st, const uint8_t *p, size_t n, bool
         }
         o = put_cp16(o, cp);
         if (c >= st->n) {
-            p += c - st->n;
-            n -= c - st->n;
+            if (c > st->n) {
+                p += c - st->n; /* p is not NULL here: those bytes came from it */
+                n -= c - st->n;
+            }
             st->n = 0;
         } else {
             memmove(st->b, st->b + c, st->n - c);
