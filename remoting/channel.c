@@ -280,24 +280,29 @@ dispatch(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd, bool *k
         on_unexport(ch, cmd);
     } else if (strcmp(cls, "GCCommand") == 0) {
         AG_LOG_DEBUG(REM_LOG, "%s: GCCommand ignored", ch->name);
-    } else if (strcmp(cls, "ProxyOutputStream$Chunk") == 0) {
-        rem__io_enqueue(ch, REM_IO_CHUNK, m, cmd);
+    } else if (strcmp(cls, "ProxyOutputStream$Chunk") == 0 ||
+               strcmp(cls, "ProxyWriter$Chunk") == 0) {
+        rem__io_enqueue(ch, REM_IO_CHUNK, cls[5] == 'W', m, cmd);
         *keep = true;
-    } else if (strcmp(cls, "ProxyOutputStream$Flush") == 0) {
-        rem__io_enqueue(ch, REM_IO_FLUSH, m, cmd);
+    } else if (strcmp(cls, "ProxyOutputStream$Flush") == 0 ||
+               strcmp(cls, "ProxyWriter$Flush") == 0) {
+        rem__io_enqueue(ch, REM_IO_FLUSH, cls[5] == 'W', m, cmd);
         *keep = true;
-    } else if (strcmp(cls, "ProxyOutputStream$EOF") == 0) {
-        rem__io_enqueue(ch, REM_IO_EOF, m, cmd);
+    } else if (strcmp(cls, "ProxyOutputStream$EOF") == 0 || strcmp(cls, "ProxyWriter$EOF") == 0) {
+        rem__io_enqueue(ch, REM_IO_EOF, cls[5] == 'W', m, cmd);
         *keep = true;
-    } else if (strcmp(cls, "ProxyOutputStream$Unexport") == 0) {
-        rem__io_enqueue(ch, REM_IO_UNEXPORT, m, cmd);
+    } else if (strcmp(cls, "ProxyOutputStream$Unexport") == 0 ||
+               strcmp(cls, "ProxyWriter$Unexport") == 0) {
+        rem__io_enqueue(ch, REM_IO_UNEXPORT, cls[5] == 'W', m, cmd);
         *keep = true;
     } else if (strcmp(cls, "Pipe$ConnectCommand") == 0) {
-        rem__io_enqueue(ch, REM_IO_CONNECT, m, cmd);
+        rem__io_enqueue(ch, REM_IO_CONNECT, false, m, cmd);
         *keep = true;
-    } else if (strcmp(cls, "ProxyOutputStream$Ack") == 0) {
+    } else if (strcmp(cls, "ProxyOutputStream$Ack") == 0 || strcmp(cls, "ProxyWriter$Ack") == 0) {
+        /* Java keeps one window per target oid for both kinds (Channel.getPipeWindow). */
         rem__on_ack(ch, cmd);
-    } else if (strcmp(cls, "ProxyOutputStream$NotifyDeadWriter") == 0) {
+    } else if (strcmp(cls, "ProxyOutputStream$NotifyDeadWriter") == 0 ||
+               strcmp(cls, "ProxyWriter$NotifyDeadWriter") == 0) {
         rem__on_dead_writer(ch, cmd);
     } else if (strcmp(cls, "ProxyInputStream$Chunk") == 0) {
         rem__on_pis_chunk(ch, m, cmd);
@@ -309,14 +314,8 @@ dispatch(struct rem_channel *ch, struct jos_msg *m, struct jos_val *cmd, bool *k
         if (jos_get_int(cmd, "oid", &oid) == 0 && rem__export_find(ch, oid) != NULL) {
             rem__export_unref(ch, oid, NULL);
         }
-    } else if (strcmp(cls, "ProxyWriter$Ack") == 0 ||
-               strcmp(cls, "ProxyWriter$NotifyDeadWriter") == 0) {
-        /* We never write through a ProxyWriter. */
-        AG_LOG_DEBUG(REM_LOG, "%s: %s for a writer we do not have; ignored", ch->name, cls);
     } else {
-        /* ProxyWriter$Chunk/$Flush/$EOF/$Unexport (we export no RemoteWriter: Java logs an
-         * unknown oid and sends nothing), ProxyInputStream$Chunk (a Request: answered with an
-         * error), and any class no remoting version sends. */
+        /* Any class no remoting version sends. */
         drop_unknown(ch, cmd, cls - strlen(pre));
     }
 }

@@ -110,6 +110,52 @@ rem__cmd_eof(struct jos_msg *m, int32_t io_id, int32_t oid, int32_t req_id, stru
 }
 
 struct jos_val *
+rem__cmd_wchunk(struct jos_msg *m, int32_t io_id, int32_t oid, const void *p, size_t nchars)
+{
+    struct jos_val *r = jos_new_object(m, "hudson.remoting.ProxyWriter$Chunk");
+
+    seti(m, r, "ioId", io_id);
+    seti(m, r, "oid", oid);
+    /* nchars is bounded by REM_PIPE_MAX_CHUNK; the array is borrowed until the send. */
+    seto(m, r, "buf", jos_new_prim_array(m, "[C", p, (uint32_t)nchars, true));
+    return r;
+}
+
+/* ProxyWriter$Flush, $EOF or $Unexport (cls: the part after '$'): all are {ioId, oid}. */
+struct jos_val *
+rem__cmd_wsimple(struct jos_msg *m, const char *cls, int32_t io_id, int32_t oid)
+{
+    char name[64];
+    struct jos_val *r;
+
+    rem__fmt(name, sizeof(name), "hudson.remoting.ProxyWriter$%s", cls);
+    r = jos_new_object(m, name);
+    seti(m, r, "ioId", io_id);
+    seti(m, r, "oid", oid);
+    return r;
+}
+
+struct jos_val *
+rem__cmd_wack(struct jos_msg *m, int32_t oid, int32_t size)
+{
+    struct jos_val *r = jos_new_object(m, "hudson.remoting.ProxyWriter$Ack");
+
+    seti(m, r, "oid", oid);
+    seti(m, r, "size", size);
+    return r;
+}
+
+struct jos_val *
+rem__cmd_wdead(struct jos_msg *m, int32_t oid, int32_t unused)
+{
+    struct jos_val *r = jos_new_object(m, "hudson.remoting.ProxyWriter$NotifyDeadWriter");
+
+    (void)unused;
+    seti(m, r, "oid", oid);
+    return r;
+}
+
+struct jos_val *
 rem__cmd_connect(struct jos_msg *m, int32_t oid_pos, int32_t oid_ros)
 {
     struct jos_val *r = jos_new_object(m, "hudson.remoting.Pipe$ConnectCommand");

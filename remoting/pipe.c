@@ -68,6 +68,15 @@ rem_stream_value_parse(const struct jos_val *v, int *kind, bool *greedy, int32_t
         }
         return 0;
     }
+    if (jos_val_is(v, "hudson.remoting.RemoteWriter")) {
+        *kind = REM_STREAM_WRITER;
+        cd = jos_obj_classdata(v, "hudson.remoting.RemoteWriter");
+        jos_blk_init(&b, cd);
+        if (cd == NULL || blk_i32(&b, oid) != 0) {
+            return ag_err_set(err, AG_EPROTO, 0, "RemoteWriter without an oid");
+        }
+        return 0;
+    }
     if (jos_val_is(v, "hudson.remoting.Pipe")) {
         *kind = REM_STREAM_PIPE;
         return parse_pipe(v, greedy, oid, err);
@@ -130,6 +139,7 @@ build_dead(struct jos_msg *m, int32_t oid, int32_t unused)
 static void
 io_free(struct rem_io *io)
 {
+    ag_free(io->conv);
     jos_msg_free(io->msg);
     ag_free(io);
 }
@@ -138,7 +148,18 @@ io_free(struct rem_io *io)
 static void
 io_finish(struct rem_channel *ch, struct rem_io *io, int rc)
 {
-    if (io->kind == REM_IO_CHUNK) {
+    if (io->kind == REM_IO_CHUNK && io->chars) {
+        /* ProxyWriter$Chunk: Java notifies and acks (in chars) only a writer that advertised
+         * PROXY_WRITER_2_35, whatever its PIPE_THROTTLING bit. */
+        if ((rem__peer_cap(ch) & PROTO_CAP_PROXY_WRITER_2_35) != 0) {
+            if (rc < 0) {
+                send_simple(ch, rem__cmd_wdead, io->oid, 0);
+            }
+            if (ch->state != REM_CH_DEAD) {
+                send_simple(ch, rem__cmd_wack, io->oid, (int32_t)(io->data.len / 2));
+            }
+        }
+    } else if (io->kind == REM_IO_CHUNK) {
         if (rc < 0) {
             send_simple(ch, build_dead, io->oid, 0);
         }
@@ -173,28 +194,71 @@ on_sink_done(void *token, int rc)
     }
 }
 
+/* Drop the head op without applying it (Java logs the failed command and sends nothing). */
+static void
+io_drop(struct rem_channel *ch, struct rem_io *io)
+{
+    rem_list_del(&io->node);
+    ch->nio--;
+    ch->io_bytes -= io->data.len;
+    ch->io_seq_done++;
+    io_free(io);
+}
+
+/* Convert a ProxyWriter$Chunk's chars for the sink of e; false when out of memory. */
+static bool
+io_convert(struct rem_io *io, struct rem_export *e, struct ag_iov *out)
+{
+    size_t units = io->data.len / 2;
+
+    io->conv = ag_malloc(3 * units + 3);
+    if (io->conv == NULL) {
+        return false;
+    }
+    out->base = io->conv;
+    out->len = rem__utf16be_to_utf8(&e->hi, io->data.base, units, io->conv);
+    return true;
+}
+
 static void
 io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
 {
     struct rem_export *e = rem__export_find(ch, io->oid);
+    bool sink = e != NULL && e->kind == REM_EXP_SINK;
+    struct ag_iov data = io->data;
     int rc = 0;
 
     *stalled = false;
+    if (sink && e->chars != io->chars && io->kind != REM_IO_UNEXPORT &&
+        io->kind != REM_IO_CONNECT) {
+        /* A ProxyWriter command to an OutputStream or the reverse: Java's cast fails. */
+        rem__warn_once(ch, io->chars ? "(writer op to a stream)" : "(stream op to a writer)",
+                       "%s command for %s %" PRId32 " dropped",
+                       io->chars ? "ProxyWriter" : "ProxyOutputStream",
+                       e->chars ? "writer" : "output stream", io->oid);
+        io_drop(ch, io);
+        return;
+    }
     switch (io->kind) {
     case REM_IO_CHUNK:
-        if (e == NULL || e->kind != REM_EXP_SINK) {
+        if (!sink) {
             rem__warn_once(ch, "(chunk to unknown oid)",
-                           "ProxyOutputStream$Chunk for unknown stream %" PRId32 " dropped",
-                           io->oid);
-            rem_list_del(&io->node);
-            ch->nio--;
-            ch->io_bytes -= io->data.len;
-            ch->io_seq_done++;
-            io_free(io);
+                           "%s$Chunk for unknown stream %" PRId32 " dropped",
+                           io->chars ? "ProxyWriter" : "ProxyOutputStream", io->oid);
+            io_drop(ch, io);
             return;
         }
+        if (io->chars) {
+            if (!io_convert(io, e, &data)) {
+                rem_channel_abort(ch, AG_ENOMEM, "out of memory for writer data");
+                return;
+            }
+            if (data.len == 0) {
+                break; /* only half of a surrogate pair: nothing for the sink yet */
+            }
+        }
         io->busy = true;
-        rc = e->sink->write(e->obj, io->data, on_sink_done, io);
+        rc = e->sink->write(e->obj, data, on_sink_done, io);
         if (rc == REM_SINK_PENDING) {
             *stalled = true; /* on_sink_done continues */
             return;
@@ -249,7 +313,7 @@ io_run(struct rem_channel *ch)
 }
 
 void
-rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, struct jos_msg *m,
+rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, bool chars, struct jos_msg *m,
                 struct jos_val *cmd)
 {
     struct rem_io *io;
@@ -269,6 +333,7 @@ rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, struct jos_msg *m
     }
     io->ch = ch;
     io->kind = kind;
+    io->chars = chars;
     io->msg = m;
     if (kind == REM_IO_CONNECT) {
         rem__ignore(jos_get_int(cmd, "oidPos", &io->oid));  /* 0 if missing: unknown oid */
@@ -277,7 +342,16 @@ rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, struct jos_msg *m
         rem__ignore(jos_get_int(cmd, "oid", &oid)); /* 0 if missing: unknown oid */
         io->oid = oid;
     }
-    if (kind == REM_IO_CHUNK && jos_get_bytes(cmd, "buf", &io->data) != 0) {
+    if (kind == REM_IO_CHUNK && chars) {
+        struct jos_val *buf = NULL;
+
+        /* ProxyWriter$Chunk.buf is a char[]: 2 bytes per UTF-16 unit, big-endian. */
+        if (jos_get_obj(cmd, "buf", &buf) == 0 && buf != NULL && buf->kind == JOS_K_ARRAY &&
+            buf->u.arr.elem == 'C') {
+            io->data.base = buf->u.arr.raw;
+            io->data.len = (size_t)buf->u.arr.len * 2;
+        }
+    } else if (kind == REM_IO_CHUNK && jos_get_bytes(cmd, "buf", &io->data) != 0) {
         io->data.base = NULL;
         io->data.len = 0;
     }
@@ -370,14 +444,24 @@ link_full(const struct rem_channel *ch)
     return ch->link->high_water > 0 && ch->link->queued > ch->link->high_water;
 }
 
+/* Bytes per window unit: a writer's window counts chars (2 bytes of UTF-16), a stream's bytes. */
+static size_t
+unit_of(const struct rem_ostream *os)
+{
+    return os->chars ? 2 : 1;
+}
+
 /* How much of `left` bytes may go out as the next chunk now (0: wait for an Ack). Like Java's
- * PipeWindow, wait for min(window/10, remaining) of credit, so chunks do not get tiny. */
+ * PipeWindow, wait for min(window/10, remaining) of credit, so chunks do not get tiny. The
+ * window and that rule count units (chars for a writer); the result is in bytes. */
 static size_t
 chunk_credit(const struct rem_ostream *os, size_t left)
 {
+    size_t unit = unit_of(os);
+    size_t units = left / unit;
     int64_t want =
-        (int64_t)(left < (size_t)REM_PIPE_WINDOW / 10 ? left : (size_t)REM_PIPE_WINDOW / 10);
-    size_t n = left;
+        (int64_t)(units < (size_t)REM_PIPE_WINDOW / 10 ? units : (size_t)REM_PIPE_WINDOW / 10);
+    size_t n = units;
 
     if (os->window < want || os->window <= 0) {
         return 0;
@@ -385,10 +469,21 @@ chunk_credit(const struct rem_ostream *os, size_t left)
     if ((int64_t)n > os->window) {
         n = (size_t)os->window;
     }
-    if (n > REM_PIPE_MAX_CHUNK) {
-        n = REM_PIPE_MAX_CHUNK;
+    if (n > REM_PIPE_MAX_CHUNK / unit) {
+        n = REM_PIPE_MAX_CHUNK / unit;
     }
-    return n;
+    return n * unit;
+}
+
+static struct jos_val *
+build_chunk(struct rem_ostream *os, struct jos_msg *m, int32_t io_id, int32_t req_id,
+            const uint8_t *p, size_t n)
+{
+    if (os->chars) {
+        /* ProxyWriter$Chunk has no requestId. */
+        return rem__cmd_wchunk(m, io_id, os->oid, p, n / 2);
+    }
+    return rem__cmd_chunk(m, io_id, os->oid, req_id, p, n);
 }
 
 /* Send one chunk straight from the caller's bytes; the ioId, or 0 if it could not be sent. */
@@ -404,12 +499,12 @@ chunk_send_direct(struct rem_ostream *os, int32_t req_id, const uint8_t *p, size
         return 0;
     }
     io_id = next_io_id(ch);
-    if (rem__send(ch, m, rem__cmd_chunk(m, io_id, os->oid, req_id, p, n)) != 0) {
+    if (rem__send(ch, m, build_chunk(os, m, io_id, req_id, p, n)) != 0) {
         jos_msg_free(m);
         return 0;
     }
     jos_msg_free(m);
-    os->window -= (int64_t)n;
+    os->window -= (int64_t)(n / unit_of(os));
     AG_TRACE(AG_TRACE_PIPE, "%s: pipe %" PRId32 ": %zu bytes, ioId %" PRId32, ch->name, os->oid, n,
              io_id);
     return io_id;
@@ -441,15 +536,28 @@ oop_send(struct rem_ostream *os, struct rem_oop *op)
     io_id = next_io_id(ch);
     switch (op->kind) {
     case REM_OOP_CHUNK:
-        cmd = rem__cmd_chunk(m, io_id, os->oid, op->req_id, op->data + op->off, n);
+        cmd = build_chunk(os, m, io_id, op->req_id, op->data + op->off, n);
         break;
     case REM_OOP_FLUSH:
-        cmd = rem__cmd_flush(m, io_id, os->oid, op->req_id);
+        cmd = os->chars ? rem__cmd_wsimple(m, "Flush", io_id, os->oid)
+                        : rem__cmd_flush(m, io_id, os->oid, op->req_id);
         break;
     case REM_OOP_UNEXPORT:
-        cmd = cmd_pos_unexport(m, io_id, os->oid);
+        if (os->chars) {
+            /* What Java's ProxyWriter.finalize() sends: $EOF to a peer without 2.35. */
+            cmd = rem__cmd_wsimple(
+                m, (rem__peer_cap(ch) & PROTO_CAP_PROXY_WRITER_2_35) != 0 ? "Unexport" : "EOF",
+                io_id, os->oid);
+        } else {
+            cmd = cmd_pos_unexport(m, io_id, os->oid);
+        }
         break;
     case REM_OOP_EOF:
+        if (os->chars) {
+            /* ProxyWriter$EOF has no error field: Java drops the cause too. */
+            cmd = rem__cmd_wsimple(m, "EOF", io_id, os->oid);
+            break;
+        }
         cmd = rem__cmd_eof(
             m, io_id, os->oid, op->req_id,
             op->error != NULL ? rem_new_exception(m, "java.io.IOException", op->error) : NULL);
@@ -465,7 +573,7 @@ oop_send(struct rem_ostream *os, struct rem_oop *op)
     if (op->kind == REM_OOP_CHUNK) {
         op->off += n;
         os->backlog -= n;
-        os->window -= (int64_t)n;
+        os->window -= (int64_t)(n / unit_of(os));
         if (op->off < op->len) {
             return true;
         }
@@ -562,7 +670,7 @@ rem_ostream_open(struct rem_call *call, const struct jos_val *v, struct rem_ostr
         return ag_err_set(err, AG_EPROTO, 0, "stream oid 0");
     }
     os = ostream_find(ch, oid);
-    if (os != NULL && !os->dead && !os->closed) {
+    if (os != NULL && !os->dead && !os->closed && os->chars == (kind == REM_STREAM_WRITER)) {
         os->refs++;
         *out = os;
         return 0;
@@ -574,6 +682,7 @@ rem_ostream_open(struct rem_call *call, const struct jos_val *v, struct rem_ostr
     os->ch = ch;
     os->oid = oid;
     os->refs = 1;
+    os->chars = kind == REM_STREAM_WRITER;
     os->window = (rem__peer_cap(ch) & PROTO_CAP_PIPE_THROTTLING) != 0 ? REM_PIPE_WINDOW : INT64_MAX;
     rem_list_init(&os->ops);
     rem_list_push(&ch->ostreams, &os->node);
@@ -677,8 +786,9 @@ oop_queue(struct rem_ostream *os, struct rem_call *call, enum rem_oop_kind kind,
     return 0;
 }
 
-int
-rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p, size_t n)
+/* Write n bytes as they go on the wire (a writer's: UTF-16BE). */
+static int
+ostream_write_raw(struct rem_ostream *os, struct rem_call *call, const void *p, size_t n)
 {
     int rc;
 
@@ -734,10 +844,57 @@ rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p, 
     return rc;
 }
 
+/* A writer: convert UTF-8 to UTF-16BE (utf16.c), keeping a cut sequence for the next write. If
+ * nothing was taken (an error, the backlog cap) the cut sequence is restored, so the caller can
+ * retry the same bytes. */
+static int
+writer_write(struct rem_ostream *os, struct rem_call *call, const void *p, size_t n)
+{
+    struct rem_utf8_state saved = os->u8;
+    size_t cap;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    if (os->ch == NULL || os->dead || os->closed) {
+        return AG_ECLOSED;
+    }
+    if (n > SIZE_MAX / 2 - 8) {
+        return AG_ELIMIT;
+    }
+    cap = 2 * (n + sizeof(os->u8.b));
+    buf = ag_malloc(cap > 0 ? cap : 1);
+    if (buf == NULL) {
+        return AG_ENOMEM;
+    }
+    len = rem__utf8_to_utf16be(&os->u8, p, n, false, buf);
+    rc = ostream_write_raw(os, call, buf, len);
+    if (rc < 0) {
+        os->u8 = saved;
+    }
+    ag_free(buf);
+    return rc;
+}
+
+int
+rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p, size_t n)
+{
+    if (os->chars) {
+        return writer_write(os, call, p, n);
+    }
+    return ostream_write_raw(os, call, p, n);
+}
+
 int
 rem_ostream_flush(struct rem_ostream *os, struct rem_call *call)
 {
-    int rc = oop_queue(os, call, REM_OOP_FLUSH, NULL, 0, NULL);
+    int rc;
+
+    if (os->chars && os->ch != NULL && !os->dead && !os->closed &&
+        (rem__peer_cap(os->ch) & PROTO_CAP_PROXY_WRITER_2_35) == 0) {
+        return 0; /* Java's ProxyWriter sends $Flush only to a peer with PROXY_WRITER_2_35 */
+    }
+    rc = oop_queue(os, call, REM_OOP_FLUSH, NULL, 0, NULL);
 
     if (rc == 0) {
         os->refs++;
@@ -750,7 +907,19 @@ rem_ostream_flush(struct rem_ostream *os, struct rem_call *call)
 int
 rem_ostream_close(struct rem_ostream *os, struct rem_call *call, const char *error)
 {
-    int rc = oop_queue(os, call, REM_OOP_EOF, NULL, 0, error);
+    int rc;
+
+    if (os->chars && os->u8.n > 0) {
+        /* The stream ends inside a UTF-8 sequence: it becomes U+FFFD, queued past the cap. */
+        uint8_t tail[4];
+        size_t len = rem__utf8_to_utf16be(&os->u8, NULL, 0, true, tail);
+
+        rc = oop_queue(os, call, REM_OOP_CHUNK, tail, len, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    rc = oop_queue(os, call, REM_OOP_EOF, NULL, 0, error);
 
     if (rc == 0) {
         os->refs++;
@@ -832,9 +1001,9 @@ rem__ostreams_terminate(struct rem_channel *ch)
 
 /* ----- sinks and input streams ----- */
 
-struct jos_val *
-rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_sink_ops *ops,
-                    void *ctx, struct ag_err *err)
+static struct jos_val *
+sink_export(struct rem_call *call, struct jos_msg *m, const struct rem_sink_ops *ops, void *ctx,
+            bool chars, struct ag_err *err)
 {
     struct rem_export e = {0};
     struct jos_val *v;
@@ -846,7 +1015,9 @@ rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_s
         (void)ag_err_set(err, AG_ECLOSED, 0, "channel closed");
         return NULL;
     }
-    v = jos_new_object(m, "hudson.remoting.RemoteOutputStream");
+    /* Both classes write just the oid (channel.md 1.11, 7.1). */
+    v = jos_new_object(m, chars ? "hudson.remoting.RemoteWriter"
+                                : "hudson.remoting.RemoteOutputStream");
     if (v == NULL) {
         (void)ag_err_set(err, m->build_err, 0, "%s", m->build_detail.msg);
         return NULL;
@@ -854,6 +1025,7 @@ rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_s
     e.kind = REM_EXP_SINK;
     e.sink = ops;
     e.obj = ctx;
+    e.chars = chars;
     rc = rem__export_add(call->ch, &e, &oid);
     if (rc != 0) {
         (void)ag_err_set(err, rc, 0, "cannot export a stream: %s", ag_strerror(rc));
@@ -869,6 +1041,20 @@ rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_s
         return NULL;
     }
     return v;
+}
+
+struct jos_val *
+rem_sink_export_ros(struct rem_call *call, struct jos_msg *m, const struct rem_sink_ops *ops,
+                    void *ctx, struct ag_err *err)
+{
+    return sink_export(call, m, ops, ctx, false, err);
+}
+
+struct jos_val *
+rem_sink_export_writer(struct rem_call *call, struct jos_msg *m, const struct rem_sink_ops *ops,
+                       void *ctx, struct ag_err *err)
+{
+    return sink_export(call, m, ops, ctx, true, err);
 }
 
 struct jos_val *
@@ -969,6 +1155,19 @@ rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, 
     e.kind = REM_EXP_SINK;
     e.sink = ops;
     e.obj = ctx;
+    return rem__export_add(ch, &e, oid);
+}
+
+int
+rem_channel_export_writer_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
+                               int32_t *oid)
+{
+    struct rem_export e = {0};
+
+    e.kind = REM_EXP_SINK;
+    e.sink = ops;
+    e.obj = ctx;
+    e.chars = true;
     return rem__export_add(ch, &e, oid);
 }
 
@@ -1116,7 +1315,8 @@ rem_istream_open(struct rem_call *call, const struct jos_val *v, const struct re
     if (rc != 0) {
         return rc;
     }
-    if (kind == REM_STREAM_ROS || (kind == REM_STREAM_PIPE && greedy)) {
+    if (kind == REM_STREAM_ROS || kind == REM_STREAM_WRITER ||
+        (kind == REM_STREAM_PIPE && greedy)) {
         return ag_err_set(err, AG_EPROTO, 0, "stream %" PRId32 " is not one we read", oid);
     }
     if (kind == REM_STREAM_PIPE || greedy) {

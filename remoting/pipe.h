@@ -15,6 +15,13 @@
  * controller RemoteInputStream is pulled with ProxyInputStream$Chunk requests into the same
  * callbacks, one request at a time, so memory stays bounded by what the sink holds.
  *
+ * Writers (hudson.remoting.RemoteWriter, channel.md 7.1): the same in chars. A controller
+ * RemoteWriter opens as a struct rem_ostream too; its writes take UTF-8, go out as
+ * ProxyWriter$Chunk char[] (UTF-16) and its window counts chars. A sink exported with
+ * rem_sink_export_writer() receives the controller's ProxyWriter$Chunk chars as UTF-8 and acks
+ * them with ProxyWriter$Ack. The conversions (ill-formed input becomes U+FFFD, sequences cut
+ * between writes or chunks are joined) are described in remoting/utf16.c.
+ *
  * One loop thread. Ownership as documented per function.
  */
 #ifndef AG_REMOTING_PIPE_H
@@ -36,10 +43,10 @@ struct rem_ostream;
 typedef void (*rem_ostream_drain_cb)(struct rem_ostream *os, void *arg);
 
 /*
- * Open the controller stream described by v (a hudson.remoting.RemoteOutputStream, or a
- * hudson.remoting.Pipe with flag 1) found in call's payload. The caller owns *out and drops it
- * with rem_ostream_unref() (which does not close the remote stream). Returns 0, AG_EPROTO (v is
- * not such a value; err says why), AG_ECLOSED, AG_ENOMEM.
+ * Open the controller stream described by v (a hudson.remoting.RemoteOutputStream, a
+ * hudson.remoting.Pipe with flag 1, or a hudson.remoting.RemoteWriter) found in call's payload. The
+ * caller owns *out and drops it with rem_ostream_unref() (which does not close the remote stream).
+ * Returns 0, AG_EPROTO (v is not such a value; err says why), AG_ECLOSED, AG_ENOMEM.
  */
 AG_MUST_CHECK int rem_ostream_open(struct rem_call *call, const struct jos_val *v,
                                    struct rem_ostream **out, struct ag_err *err);
@@ -48,7 +55,9 @@ void rem_ostream_unref(struct rem_ostream *os);
 int32_t rem_ostream_oid(const struct rem_ostream *os);
 
 /*
- * Write n bytes (copied) on behalf of call (NULL: not tied to a request). Returns 1 when all
+ * Write n bytes (copied) on behalf of call (NULL: not tied to a request). For a RemoteWriter the
+ * bytes are UTF-8 text, sent as UTF-16 chars; a sequence cut at the end of p is completed by the
+ * next write (or becomes U+FFFD at close). Returns 1 when all
  * bytes went out or were queued and the stream can take more, 0 when they were queued and the
  * stream is now full (wait for the drain callback), AG_ELIMIT when the backlog cap would be
  * passed (nothing written), AG_ECLOSED when the controller reported the stream dead
@@ -57,14 +66,16 @@ int32_t rem_ostream_oid(const struct rem_ostream *os);
 AG_MUST_CHECK int rem_ostream_write(struct rem_ostream *os, struct rem_call *call, const void *p,
                                     size_t n);
 /* Queue a $Flush / an $EOF (error NULL, or a message sent as an IOException) after the data
- * written so far. After close, writes fail with AG_ECLOSED. */
+ * written so far. After close, writes fail with AG_ECLOSED. For a RemoteWriter, $Flush is only
+ * sent to a controller with PROXY_WRITER_2_35 and the error is not sent (ProxyWriter$EOF has no
+ * field for it, as in Java). */
 AG_MUST_CHECK int rem_ostream_flush(struct rem_ostream *os, struct rem_call *call);
 AG_MUST_CHECK int rem_ostream_close(struct rem_ostream *os, struct rem_call *call,
                                     const char *error);
 void rem_ostream_on_drain(struct rem_ostream *os, rem_ostream_drain_cb cb, void *arg);
-/* Bytes queued and not yet sent. */
+/* Bytes queued and not yet sent (a writer's: 2 per char). */
 size_t rem_ostream_backlog(const struct rem_ostream *os);
-/* Credit left in the controller's window. */
+/* Credit left in the controller's window (a writer's: in chars). */
 int64_t rem_ostream_window(const struct rem_ostream *os);
 
 /* --- sinks: streams the controller writes into --- */
@@ -93,10 +104,20 @@ struct rem_sink_ops {
 struct jos_val *rem_sink_export_ros(struct rem_call *call, struct jos_msg *m,
                                     const struct rem_sink_ops *ops, void *ctx, struct ag_err *err);
 
+/* The same as a hudson.remoting.RemoteWriter: the controller writes chars into it with
+ * ProxyWriter commands; the sink receives them as UTF-8. */
+struct jos_val *rem_sink_export_writer(struct rem_call *call, struct jos_msg *m,
+                                       const struct rem_sink_ops *ops, void *ctx,
+                                       struct ag_err *err);
+
 /* Export a sink without a call (the reading end of something the owner hands out itself;
- * tests). Returns 0 and *oid, AG_ELIMIT, AG_ECLOSED, AG_ENOMEM. */
+ * tests). Returns 0 and *oid, AG_ELIMIT, AG_ECLOSED, AG_ENOMEM. The _writer_ form takes
+ * ProxyWriter commands (chars, delivered as UTF-8). */
 AG_MUST_CHECK int rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops,
                                           void *ctx, int32_t *oid);
+AG_MUST_CHECK int rem_channel_export_writer_sink(struct rem_channel *ch,
+                                                 const struct rem_sink_ops *ops, void *ctx,
+                                                 int32_t *oid);
 
 /*
  * Read the controller stream v (a hudson.remoting.RemoteInputStream, greedy or not, found in
@@ -134,8 +155,9 @@ struct jos_val *rem_source_export_ris(struct rem_call *call, struct jos_msg *m,
 /* The oid inside a RemoteOutputStream / RemoteInputStream / Pipe value (tests, logs). */
 AG_MUST_CHECK int rem_stream_value_parse(const struct jos_val *v, int *kind, bool *greedy,
                                          int32_t *oid, struct ag_err *err);
-#define REM_STREAM_ROS 1  /* RemoteOutputStream */
-#define REM_STREAM_RIS 2  /* RemoteInputStream */
-#define REM_STREAM_PIPE 3 /* Pipe; greedy holds its flag (1 = we write) */
+#define REM_STREAM_ROS 1    /* RemoteOutputStream */
+#define REM_STREAM_RIS 2    /* RemoteInputStream */
+#define REM_STREAM_PIPE 3   /* Pipe; greedy holds its flag (1 = we write) */
+#define REM_STREAM_WRITER 4 /* RemoteWriter */
 
 #endif

@@ -122,6 +122,8 @@ struct rem_export {
     const struct rem_sink_ops *sink;
     const struct rem_source_ops *source;
     void *obj;
+    bool chars;  /* a sink exported as a RemoteWriter (ProxyWriter commands, UTF-16 data) */
+    uint16_t hi; /* chars: a high surrogate that ended the previous chunk */
 };
 
 enum rem_io_kind {
@@ -140,8 +142,10 @@ struct rem_io {
     int32_t oid;
     int32_t oid2;        /* ConnectCommand: oidRos */
     struct jos_msg *msg; /* owned: holds data */
-    struct ag_iov data;
-    char error[200]; /* EOF: the controller's error text, "" for none */
+    struct ag_iov data;  /* chunk bytes as received (chars: 2 per UTF-16 unit) */
+    bool chars;          /* a ProxyWriter command */
+    uint8_t *conv;       /* owned: chars chunk converted to UTF-8 for the sink */
+    char error[200];     /* EOF: the controller's error text, "" for none */
     bool has_error;
     bool busy; /* handed to a sink that answered REM_SINK_PENDING */
 };
@@ -165,6 +169,12 @@ struct rem_oop {
     uint8_t data[];
 };
 
+/* A UTF-8 sequence cut by the end of a write (utf16.c). */
+struct rem_utf8_state {
+    uint8_t b[3];
+    size_t n;
+};
+
 struct rem_ostream {
     struct rem_list node;   /* in ch->ostreams */
     struct rem_channel *ch; /* NULL once the channel terminated */
@@ -174,6 +184,8 @@ struct rem_ostream {
     bool dead;   /* NotifyDeadWriter or channel gone */
     bool closed; /* EOF queued */
     bool full;   /* a write reported "full": call drain when empty */
+    bool chars;  /* a controller RemoteWriter: ProxyWriter commands, window in chars */
+    struct rem_utf8_state u8;
     struct rem_list ops;
     size_t backlog;
     rem_ostream_drain_cb drain;
@@ -280,6 +292,12 @@ struct jos_val *rem__cmd_chunk(struct jos_msg *m, int32_t io_id, int32_t oid, in
 struct jos_val *rem__cmd_flush(struct jos_msg *m, int32_t io_id, int32_t oid, int32_t req_id);
 struct jos_val *rem__cmd_eof(struct jos_msg *m, int32_t io_id, int32_t oid, int32_t req_id,
                              struct jos_val *error);
+/* ProxyWriter$Chunk/$Flush/$EOF/$Unexport/$Ack/$NotifyDeadWriter; p holds nchars UTF-16BE units. */
+struct jos_val *rem__cmd_wchunk(struct jos_msg *m, int32_t io_id, int32_t oid, const void *p,
+                                size_t nchars);
+struct jos_val *rem__cmd_wsimple(struct jos_msg *m, const char *cls, int32_t io_id, int32_t oid);
+struct jos_val *rem__cmd_wack(struct jos_msg *m, int32_t oid, int32_t size);
+struct jos_val *rem__cmd_wdead(struct jos_msg *m, int32_t oid, int32_t unused);
 struct jos_val *rem__cmd_connect(struct jos_msg *m, int32_t oid_pos, int32_t oid_ros);
 struct jos_val *rem__cmd_pis_chunk(struct jos_msg *m, int32_t id, int32_t len, int32_t oid);
 struct jos_val *rem__cmd_pis_eof(struct jos_msg *m, int32_t oid);
@@ -319,8 +337,17 @@ AG_MUST_CHECK int rem__export_add(struct rem_channel *ch, struct rem_export *e, 
 void rem__export_unref(struct rem_channel *ch, int32_t oid, const char *close_error);
 void rem__exports_terminate(struct rem_channel *ch);
 
+/* utf16.c (conversion rules in its header comment). out needs 2 * (n + 3) bytes; returns the
+ * bytes written (UTF-16BE). final: the stream ends here, a cut sequence becomes U+FFFD. */
+size_t rem__utf8_to_utf16be(struct rem_utf8_state *st, const uint8_t *p, size_t n, bool final,
+                            uint8_t *out);
+/* out needs 3 * nunits + 3 bytes; returns the bytes written (UTF-8). *hi carries a high
+ * surrogate that ended the input to the next call. */
+size_t rem__utf16be_to_utf8(uint16_t *hi, const uint8_t *p, size_t nunits, uint8_t *out);
+
 /* pipe.c */
-void rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, struct jos_msg *m,
+/* chars: a ProxyWriter command (else ProxyOutputStream / Pipe). */
+void rem__io_enqueue(struct rem_channel *ch, enum rem_io_kind kind, bool chars, struct jos_msg *m,
                      struct jos_val *cmd);
 void rem__io_terminate(struct rem_channel *ch);
 void rem__on_ack(struct rem_channel *ch, struct jos_val *cmd);

@@ -34,3 +34,7 @@ add_test(NAME e2e.channel.capture_decodes
             sh "$<TARGET_FILE:jenkins-agent>" "${_ch_dir}/trace_capture.cap" "${_ch_dir}/trace_capture.agent.log")
 set_tests_properties(e2e.channel.capture_decodes PROPERTIES LABELS e2e TIMEOUT 30
     FIXTURES_REQUIRED channel_capture)
+
+# ProxyWriter commands the agent cannot own (nativeagent.testctl.flows.WriterProbe): dropped
+# without a reply, the channel and its I/O lane keep going.
+ag_channel_e2e(writer_unknown "writer-unknown")

@@ -1,10 +1,13 @@
 /* Fuzz the remoting channel (remoting/): arbitrary commands into a channel on an in-memory link
  * that has an exported object (oid 2), a sink that completes at once (oid 3) and one that
- * completes later (oid 4). The input is a list of records: an op byte, then for op 0 a u16
- * big-endian length and that many command bytes. Ops: 0 deliver a command, 1 complete the
- * pending sink write, 2 close from our side, 3 complete a held RPC, 4 break the link. Nothing
- * may crash or leak, whatever the commands are. RPC method "hold" keeps the call, "ris" exports
- * a source the controller can pull with ProxyInputStream$Chunk. */
+ * completes later (oid 4), and the same two as writer sinks (RemoteWriter, oids 5 and 6). The input
+ * is a list of records: an op byte, then for op 0 a u16 big-endian length and that many command
+ * bytes. Ops: 0 deliver a command, 1 complete the pending sink write, 2 close from our side, 3
+ * complete a held RPC, 4 break the link. Nothing may crash or leak, whatever the commands are. RPC
+ * method "hold" keeps the call, "ris" exports a source the controller can pull with
+ * ProxyInputStream$Chunk, "w" opens its first argument as a stream to write to (RemoteOutputStream,
+ * Pipe or RemoteWriter) and writes, flushes and closes it, with a UTF-8 sequence cut between two
+ * writes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -91,6 +94,12 @@ on_cancel(struct rem_call *call, int code, void *arg)
 }
 
 static void
+ignore(int rc)
+{
+    (void)rc; /* the fuzzer only looks for crashes and leaks */
+}
+
+static void
 obj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jos_val *types,
            const struct jos_val *args)
 {
@@ -101,6 +110,21 @@ obj_invoke(void *ptr, struct rem_call *call, const char *method, const struct jo
     if (strcmp(method, "hold") == 0 && z->held == NULL) {
         z->held = call;
         rem_call_on_cancel(call, on_cancel, z);
+        return;
+    }
+    if (strcmp(method, "w") == 0 && args != NULL && args->kind == JOS_K_ARRAY &&
+        args->u.arr.len > 0) {
+        struct ag_err err = {0};
+        struct rem_ostream *os = NULL;
+
+        if (rem_ostream_open(call, args->u.arr.elems[0], &os, &err) == 0) {
+            ignore(rem_ostream_write(os, call, "h\xc3\xa9\xe2\x82", 5));
+            ignore(rem_ostream_write(os, call, "\xac\xf0\x9f", 3));
+            ignore(rem_ostream_flush(os, call));
+            ignore(rem_ostream_close(os, call, "fuzz"));
+            rem_ostream_unref(os);
+        }
+        rem_call_return_null(call);
         return;
     }
     if (strcmp(method, "ris") == 0) {
@@ -150,7 +174,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rem_channel_export(ch, &obj_ops, &z, &oid) != 0 ||
         rem_channel_export_sink(ch, &ops_now, &z, &oid) != 0 ||
-        rem_channel_export_sink(ch, &ops_later, &z, &oid) != 0) {
+        rem_channel_export_sink(ch, &ops_later, &z, &oid) != 0 ||
+        rem_channel_export_writer_sink(ch, &ops_now, &z, &oid) != 0 ||
+        rem_channel_export_writer_sink(ch, &ops_later, &z, &oid) != 0) {
         fake_link_finish(&f, AG_ENOMEM);
         fake_link_clear(&f);
         return 0;

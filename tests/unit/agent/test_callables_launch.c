@@ -630,6 +630,101 @@ T_TEST(stdin_from_controller_stream)
     teardown();
 }
 
+/* Answer the oldest ProxyInputStream$Chunk pull newer than *last with n bytes of 'x' (eof: -1).
+ * Returns whether one was answered. */
+static bool
+answer_pull_bytes(int32_t *last, size_t n, bool eof)
+{
+    for (size_t i = 0; i < the_link.nsent; i++) {
+        struct jos_msg *m = NULL;
+        struct ag_err err = {0};
+        struct jos_val *v;
+        int32_t id = 0;
+
+        if (jos_decode(the_link.sent[i], the_link.sent_len[i], NULL, 0, &m, &err) != 0) {
+            continue;
+        }
+        v = m->top.items[0];
+        if (jos_val_is(v, "hudson.remoting.ProxyInputStream$Chunk") &&
+            jos_get_int(v, "id", &id) == 0 && id > *last) {
+            struct jos_msg *rm = NULL;
+            struct jos_val *resp;
+            struct jos_val *buf;
+            uint8_t *data = malloc(n > 0 ? n : 1);
+
+            memset(data, 'x', n);
+            *last = id;
+            T_EQ_INT(jos_msg_new(NULL, 0, &rm), 0);
+            resp = jos_new_object(rm, "hudson.remoting.Response");
+            buf = jos_new_object(rm, "hudson.remoting.ProxyInputStream$Buffer");
+            (void)jos_set_int(rm, buf, "len", eof ? -1 : (int32_t)n);
+            (void)jos_set_obj(rm, buf, "buf", jos_new_bytes(rm, data, eof ? 0 : n, false));
+            (void)jos_set_int(rm, resp, "id", id);
+            (void)jos_set_obj(rm, resp, "returnValue", buf);
+            jos_msg_free(m);
+            deliver(rm, resp);
+            free(data);
+            return true;
+        }
+        jos_msg_free(m);
+    }
+    return false;
+}
+
+/* A child that does not read yet: the agent holds the stdin chunk once 256 KiB wait in the
+ * child's queue and pulls no more until the child reads; then every byte arrives (before, the
+ * 1 MiB queue cap ended the stream early and the child saw a silent, short EOF). */
+T_TEST(stdin_back_pressure_while_the_child_sleeps)
+{
+    static const char *const cmd[] = {"/bin/sh", "-c", "sleep 2; wc -c", NULL};
+    struct launch_opts o = {0};
+    char exc[300];
+    struct resp r;
+    int32_t oid;
+    int32_t last = 0;
+    size_t pulls = 0;
+    size_t sent = 0;
+    const size_t chunk = (size_t)256 << 10;
+    const size_t total = (size_t)4 << 20;
+    uint64_t t0;
+
+    setup();
+    o.cmd = cmd;
+    o.quiet = true;
+    o.in_oid = 9;
+    oid = launch(&o, exc, sizeof(exc));
+    T_EQ_STR(exc, "");
+    t0 = uv_hrtime();
+    /* For 0.5 s the child certainly sleeps: the pipe (64 KiB) and the queue up to 256 KiB take
+     * the first chunks, then the agent must stop asking. */
+    while (uv_hrtime() - t0 < 500000000u) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (answer_pull_bytes(&last, chunk, false)) {
+            pulls++;
+            sent += chunk;
+        }
+        usleep(2000);
+    }
+    T_CHECK(pulls >= 1 && pulls <= 3);
+    for (int i = 0; i < 30000 && sent < total; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (answer_pull_bytes(&last, chunk, false)) {
+            sent += chunk;
+        } else {
+            usleep(1000);
+        }
+    }
+    T_EQ_U64(sent, total);
+    for (int i = 0; i < 5000 && !answer_pull_bytes(&last, 0, true); i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    T_EQ_INT(join(oid, &r, 20000), 0);
+    resp_fini(&r);
+    T_EQ_MEM(seen.out, seen.nout, "4194304\n", 8);
+    teardown();
+}
+
 T_TEST(errors_are_javas)
 {
     static const char *const missing[] = {"/nonexistent/prog", NULL};
@@ -877,6 +972,7 @@ T_TEST(registered_and_documented)
 
 T_MAIN(T_CASE(cmdline_format_as_java), T_CASE(record_form_env_masks_merged_join_after_output),
        T_CASE(class_form_of_older_cores), T_CASE(quiet_and_separate_stderr),
-       T_CASE(stdin_from_controller_stream), T_CASE(errors_are_javas), T_CASE(kill_then_join),
+       T_CASE(stdin_from_controller_stream), T_CASE(stdin_back_pressure_while_the_child_sleeps),
+       T_CASE(errors_are_javas), T_CASE(kill_then_join),
        T_CASE(cancel_of_join_kills_and_interrupts), T_CASE(kill_task_kills_by_cookie),
        T_CASE(filepath_tasks_of_flow_a3), T_CASE(registered_and_documented))

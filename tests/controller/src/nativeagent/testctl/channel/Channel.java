@@ -422,6 +422,14 @@ public final class Channel implements Closeable {
         return id;
     }
 
+    /**
+     * The next outgoing ioId, for a scenario that builds its own pipe I/O commands; this thread's
+     * next request then carries it as lastIoId (channel.md 4.2).
+     */
+    public int nextIoIdForScenario() {
+        return newIoId();
+    }
+
     synchronized int exportLoader(ClassLoader cl) {
         LoaderExport e = loaderExports.computeIfAbsent(cl, LoaderExport::new);
         return exports.export(e, RemoteClassLoader.IClassLoader.class);

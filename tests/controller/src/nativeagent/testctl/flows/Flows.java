@@ -16,6 +16,8 @@ import nativeagent.testctl.link.CommandLink;
  * <tr><td>{@code pipe-out}, {@code pipe-in}, {@code pipe-stall}, {@code pipe-cut}, {@code ping-soak}</td><td>pipes
  * and pings under load ({@link PipeFlow})</td></tr>
  * <tr><td>{@code disconnect}</td><td>KubernetesSlave$SlaveDisconnector, then close: the agent must not reconnect</td></tr>
+ * <tr><td>{@code pipebench-out[:BYTES]}, {@code pipebench-in[:BYTES]}</td><td>step pipe throughput each way ({@link PipeBench})</td></tr>
+ * <tr><td>{@code writer-unknown}</td><td>ProxyWriter commands for oids the agent never exported ({@link WriterProbe})</td></tr>
  * </table>
  */
 public final class Flows {
@@ -43,7 +45,9 @@ public final class Flows {
                     return null;
                 default: {
                     String r = PipeFlow.run(name, arg, ch); /* pipes under load (issue 6) */
-                    return r == UNKNOWN ? FreestyleFlow.run(name, arg, ch) : r; /* flow A.3 and build steps */
+                    r = r == UNKNOWN ? FreestyleFlow.run(name, arg, ch) : r; /* flow A.3 and build steps */
+                    r = r == UNKNOWN ? PipeBench.run(name, arg, ch) : r; /* pipe benchmarks */
+                    return r == UNKNOWN ? WriterProbe.run(name, arg, ch) : r; /* ProxyWriter */
                 }
             }
         } catch (OnlineFlow.Failure f) {
