@@ -66,6 +66,8 @@ struct proto_ws_params {
     /* Our own version (AG_REMOTING_VERSION when NULL), compared with
      * X-Remoting-Minimum-Version of the 101. */
     const char *our_version;
+    /* Deadline of the preflight and of the upgrade, each; 0 = PROTO_WS_CONNECT_TIMEOUT_MS. */
+    uint64_t connect_ms;
 };
 
 /*
@@ -74,7 +76,7 @@ struct proto_ws_params {
  *                 has it; the log line says what to fix), or X-Remoting-Minimum-Version is newer
  *                 than our version (then proto_ws_fatal() is true: agent.jar exits 1 with
  *                 "Agent version <min> or newer is required.", which is why)
- *   AG_ETIMEDOUT  no answer within PROTO_WS_CONNECT_TIMEOUT_MS
+ *   AG_ETIMEDOUT  no answer within connect_ms (PROTO_WS_CONNECT_TIMEOUT_MS)
  *   AG_EPROTO     the 101 was not a valid WebSocket upgrade
  *   other         DNS, TCP or TLS failure (why says which)
  * why is a short text without the secret, valid during the call. The callback fires exactly
