@@ -630,10 +630,10 @@ def check_ping_lines(a):
           + a.text())
 
 
-def stall_controller():
+def stall_controller(*jvm):
     return Controller("--scenario", "online:120000", jvm=[
         "-Dhudson.slaves.ChannelPinger.pingIntervalSeconds=%d" % PING_INTERVAL_S,
-        "-Dhudson.slaves.ChannelPinger.pingTimeoutSeconds=%d" % PING_TIMEOUT_S])
+        "-Dhudson.slaves.ChannelPinger.pingTimeoutSeconds=%d" % PING_TIMEOUT_S] + list(jvm))
 
 
 def stall_and_recover(a, ctl, relay, handshake_line):
@@ -742,6 +742,38 @@ def case_stall_stop():
     finally:
         tcp.stop()
         web.stop()
+        ctl.stop()
+    return a, ctl
+
+
+def case_unanswered_pings():
+    """The link and the controller work (the controller keeps pinging the agent, and the agent
+    answers), but the controller stops answering the agent's pings after the first one: the
+    agent must still time out, end the session and reconnect (the second session answers)."""
+    ctl = stall_controller("-Dtestctl.answerAgentPings=1")
+    try:
+        a = Agent("-url", ctl["http_url"], *cred(ctl))
+        a.wait_line(r"INFO: Connected$", 40)
+        ctl.wait_log(r"fault: not answering the agent's ping 2 ", 40)
+        t_ignored = time.time()
+        t_dead = a.wait_line(PING_DEAD, PING_TIMEOUT_S + 15)
+        a.wait_line(r"INFO: Terminated$", 20)
+        check_ping_lines(a)
+        print("ping timeout logged %.1f s after the controller ignored a ping (timeout %d s)"
+              % (t_dead - t_ignored, PING_TIMEOUT_S))
+        check(t_dead - t_ignored <= PING_TIMEOUT_S + 4, "detected after %.1f s"
+              % (t_dead - t_ignored))
+        # The controller's own pings were answered all along, so the link was busy both ways.
+        text = ctl.text()
+        i = text.find("fault: not answering the agent's ping 2 ")
+        check(re.search(r"a2c Response\(", text[i:]) is not None,
+              "the agent answered no controller ping while its own went unanswered")
+        a.wait_line(r"INFO: Connected$", 40, count=2)
+        ctl.wait_log(r"online: node is online", 40, count=2)
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+    finally:
         ctl.stop()
     return a, ctl
 

@@ -13,13 +13,13 @@ set(_e2e_cases keys url_http url_https direct direct_all_protocols wrong_secret 
     wrong_identity dead_port restart websocket proxy
     fault:garbage-http fault:garbage-ack fault:close-after-ack fault:garbage-headers
     fault:garbage-capability fault:stall-after-headers "fault:refuse:Go away"
-    fault:kill-after-connected:300 stall_tcp stall_ws stall_stop hung_controller)
+    fault:kill-after-connected:300 stall_tcp stall_ws stall_stop hung_controller unanswered_pings)
 foreach(_c ${_e2e_cases})
     string(REGEX REPLACE "[^A-Za-z0-9_]+" "_" _n "${_c}")
     string(REGEX REPLACE "_+$" "" _n "${_n}")
     add_test(NAME net.e2e.${_n} COMMAND ${_e2e_cmd} "${_c}")
     set_tests_properties(net.e2e.${_n} PROPERTIES LABELS e2e TIMEOUT 60 SKIP_RETURN_CODE 77)
-    if(_c MATCHES "^(stall_|hung_)")
+    if(_c MATCHES "^(stall_|hung_|unanswered_)")
         # Up to three JVMs each (controller, relays); about 20 s alone, far more on a loaded CI.
         set_tests_properties(net.e2e.${_n} PROPERTIES TIMEOUT 120)
     endif()
