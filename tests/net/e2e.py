@@ -644,7 +644,7 @@ def stall_and_recover(a, ctl, relay, handshake_line):
     ctl.wait_log(r"online: SetUpRemotePing: interval %d s, timeout %d s"
                  % (PING_INTERVAL_S, PING_TIMEOUT_S), 40)
     ctl.wait_log(r"online: node is online", 30)
-    # The agent's pinger runs: its first ping is answered before the link freezes.
+    # The agent's pinger runs: its first ping reached the controller.
     ctl.wait_log(r"a2c UserRequest\(.*, Ping\)", PING_INTERVAL_S + 20)
     check(a.count(r"INFO: Terminated$") == 0, "the session ended before the freeze:\n" + a.text())
     t_freeze = relay.command("freeze")
@@ -669,8 +669,7 @@ def stall_and_recover(a, ctl, relay, handshake_line):
     check(a.count(r"INFO: Connected$") == 2, "more than one reconnection:\n" + a.text())
     rc = a.stop()
     check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
-    check(a.count(STALL_ERRORS) == 0,
-          "error in the agent log")
+    check(a.count(STALL_ERRORS) == 0, "error in the agent log")
 
 
 def case_stall_tcp():
@@ -681,7 +680,8 @@ def case_stall_tcp():
         a = Agent("-url", ctl["http_url"], "-tunnel", "127.0.0.1:%d" % relay.port, *cred(ctl),
                   env={"AG_TEST_STEP_MS": "5000"})
         a.wait_line(r"INFO: Connected$", 40)
-        stall_and_recover(a, ctl, relay, r"WARNING: Protocol JNLP4-connect: .*ACK")
+        stall_and_recover(a, ctl, relay, r"WARNING: Protocol JNLP4-connect: Timeout waiting for "
+                          r"ACK \(nothing came back from 127\.0\.0\.1:%d: " % relay.port)
     finally:
         relay.stop()
         ctl.stop()
