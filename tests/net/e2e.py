@@ -847,6 +847,29 @@ def case_fault(spec):
     return a, ctl
 
 
+def case_ws_stall_upgrade():
+    """WebSocket: the pre-flight is answered but the upgrade never is (the controller's
+    stall-after-headers fault, first connection only): the upgrade times out with a clear line,
+    the agent backs off and connects on its next try."""
+    ctl = Controller("--fault", "stall-after-headers", "--fault-count", "1")
+    try:
+        a = Agent("-url", ctl["http_url"], "-webSocket", *cred(ctl),
+                  env={"AG_TEST_STEP_MS": "3000"})
+        port = http_port(ctl["http_url"])
+        t_fail = a.wait_line(r"INFO: Failed to connect: no answer from 127\.0\.0\.1:%d within 3 "
+                             r"seconds$" % port, 30)
+        a.wait_line(r"INFO: Waiting 1 second before retry$", 10)
+        t_conn = a.wait_line(r"INFO: Connected$", 30)
+        print("stalled upgrade given up, connected %.1f s later" % (t_conn - t_fail))
+        check(a.count(r"INFO: Connected$") == 1, "connected twice")
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()

@@ -13,7 +13,8 @@ set(_e2e_cases keys url_http url_https direct direct_all_protocols wrong_secret 
     wrong_identity dead_port restart websocket proxy
     fault:garbage-http fault:garbage-ack fault:close-after-ack fault:garbage-headers
     fault:garbage-capability fault:stall-after-headers "fault:refuse:Go away"
-    fault:kill-after-connected:300 stall_tcp stall_ws stall_stop hung_controller unanswered_pings)
+    fault:kill-after-connected:300 stall_tcp stall_ws stall_stop hung_controller unanswered_pings
+    ws_stall_upgrade)
 foreach(_c ${_e2e_cases})
     string(REGEX REPLACE "[^A-Za-z0-9_]+" "_" _n "${_c}")
     string(REGEX REPLACE "_+$" "" _n "${_n}")
