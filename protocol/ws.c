@@ -1019,6 +1019,10 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
                 }
             }
         }
+        if (ws->close_requested) {
+            /* Still draining before the close frame: the 5 s count from the last progress. */
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+        }
         if (ws->q_head != NULL || ws->close_requested) {
             lws_callback_on_writable(wsi);
         }
@@ -1052,8 +1056,8 @@ ws_link_close(struct proto_link *link)
     }
     ws->close_requested = true;
     if (ws->c.wsi != NULL) {
-        /* A stalled peer may never make the socket writable again: give up after 5 s (the
-         * close frame, once written, waits another 5 s for its echo). */
+        /* A stalled peer may never make the socket writable again: give up after 5 s without
+         * progress (the close frame, once written, waits another 5 s for its echo). */
         lws_set_timeout(ws->c.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
         lws_callback_on_writable(ws->c.wsi);
         lws_cancel_service(lws_get_context(ws->c.wsi)); /* re-arms lws's timer for it */
