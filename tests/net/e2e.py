@@ -6,6 +6,7 @@ usage: e2e.py --agent BIN --java JAVA --classes DIR --keys DIR CASE
 Each case starts the controller (java nativeagent.testctl.Main), waits for its state file,
 runs jenkins-agent, and checks the agent's log lines and exit status. Exit 0 on success, 1 on
 failure (with the agent's and the controller's logs), 77 when the controller is not built.
+With E2E_SHOW=1 in the environment, a passing case prints the agents' logs too.
 Only the Python standard library is used.
 """
 import argparse
