@@ -55,7 +55,8 @@ struct agent_conn {
     bool first;
     uint64_t first_attempt; /* uv_now of the current reconnect sequence start */
     uint64_t retry_ms;      /* AGENT_CONN_RETRY_MS, or AG_TEST_RETRY_MS */
-    uint64_t step_ms;       /* JNLP4 step deadline: 0 (defaults), or AG_TEST_STEP_MS */
+    uint64_t step_ms;       /* JNLP4 step and WebSocket connect deadline: 0 (defaults), or
+                             * AG_TEST_STEP_MS */
 
     struct proto_http *http;   /* discovery or ready poll in flight */
     char req_url[2200];        /* the URL of that GET (after redirects) */
@@ -529,6 +530,7 @@ ws_params(const struct agent_conn *c, struct proto_ws_params *p)
     p->n_ca_pems = c->conf->certs.n;
     p->insecure = c->conf->no_certificate_check;
     p->our_version = AG_REMOTING_VERSION;
+    p->connect_ms = c->step_ms; /* 0 (the default) unless AG_TEST_STEP_MS */
 }
 
 static void
@@ -777,6 +779,12 @@ log_failure(struct agent_conn *c, struct proto_jnlp4 *j, const char *proto, int 
                        "Protocol %s: %s (check that the controller's agent port is reachable; "
                        "-direct/-tunnel)",
                        proto, why);
+    } else if (strcmp(step, "ack") == 0 && status == AG_ETIMEDOUT) {
+        /* Connected, then nothing at all: a stalled network, tunnel or proxy, not a wrong port. */
+        (void)snprintf(msg, sizeof(msg),
+                       "Protocol %s: %s (nothing came back from %s:%u: is the network, the "
+                       "tunnel or a proxy on the way stalled?)",
+                       proto, why, c->ep.host, (unsigned)c->ep.port);
     } else if (strcmp(step, "ack") == 0) {
         (void)snprintf(msg, sizeof(msg), "Protocol %s: %s (%s:%u does not speak %s)", proto, why,
                        c->ep.host, (unsigned)c->ep.port, proto);

@@ -76,6 +76,7 @@ struct ws_conn {
     bool freed;                 /* _free called; memory released from close callbacks */
     unsigned handles_open;      /* timer + gai: memory is freed when this reaches 0 */
     bool insecure;
+    uint64_t connect_ms;        /* deadline of the preflight or of the upgrade */
     struct proto_ws_url url;
     char *host_hdr;             /* owned: Host value (host[:port], or the user's override) */
     char *origin_hdr;           /* owned: Origin value */
@@ -570,6 +571,16 @@ ws_conn_maybe_free(struct ws_conn *c)
     }
 }
 
+/* Have lws close wsi from its next service pass (we are outside its callbacks). That pass
+ * also runs the timeouts that are due; with a stalled peer no socket event would ever start
+ * one (SIGTERM during a frozen pre-flight then waited forever), so wake lws up. */
+static void
+ws_kill_async(struct lws *wsi)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    lws_cancel_service(lws_get_context(wsi));
+}
+
 /* Detach from lws; the memory goes once our handles have closed. */
 static void
 ws_conn_release(struct ws_conn *c)
@@ -584,7 +595,7 @@ ws_conn_release(struct ws_conn *c)
          * lws closes it from its own loop turn. */
         lws_set_wsi_user(c->wsi, NULL);
         if (!c->wsi_dying && c->in_cb == 0) {
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            ws_kill_async(c->wsi);
         }
         c->wsi = NULL;
     }
@@ -837,6 +848,7 @@ ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *
             }
         }
     }
+    c->connect_ms = p->connect_ms != 0 ? p->connect_ms : PROTO_WS_CONNECT_TIMEOUT_MS;
     rc = ws_shared_get(loop, c->url.tls, p, &c->sh);
     if (rc != 0) {
         return rc;
@@ -844,7 +856,7 @@ ws_conn_start(struct ws_conn *c, uv_loop_t *loop, const struct proto_ws_params *
 
     (void)uv_timer_init(loop, &c->timer);
     c->handles_open++;
-    rc = uv_timer_start(&c->timer, on_deadline, PROTO_WS_CONNECT_TIMEOUT_MS, 0);
+    rc = uv_timer_start(&c->timer, on_deadline, c->connect_ms, 0);
     if (rc != 0) {
         return rc;
     }
@@ -921,8 +933,13 @@ on_deadline(uv_timer_t *t)
     if (c->state != WS_RESOLVING && c->state != WS_CONNECTING) {
         return;
     }
-    textf(why, sizeof(why), "no answer from %s within %d seconds", c->host_hdr,
-                      PROTO_WS_CONNECT_TIMEOUT_MS / 1000);
+    if (c->connect_ms % 1000 == 0) {
+        textf(why, sizeof(why), "no answer from %s within %llu seconds", c->host_hdr,
+              (unsigned long long)(c->connect_ms / 1000));
+    } else {
+        textf(why, sizeof(why), "no answer from %s within %llu ms", c->host_hdr,
+              (unsigned long long)c->connect_ms);
+    }
     /* The owner frees us, which kills the connection attempt with the context. */
     conn_fail(c, AG_ETIMEDOUT, why);
 }
@@ -1083,6 +1100,10 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
                 }
             }
         }
+        if (ws->close_requested) {
+            /* Still draining before the close frame: the 5 s count from the last progress. */
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+        }
         if (ws->q_head != NULL || ws->close_requested) {
             lws_callback_on_writable(wsi);
         }
@@ -1116,7 +1137,11 @@ ws_link_close(struct proto_link *link)
     }
     ws->close_requested = true;
     if (ws->c.wsi != NULL) {
+        /* A stalled peer may never make the socket writable again: give up after 5 s without
+         * progress (the close frame, once written, waits another 5 s for its echo). */
+        lws_set_timeout(ws->c.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
         lws_callback_on_writable(ws->c.wsi);
+        lws_cancel_service(lws_get_context(ws->c.wsi)); /* re-arms lws's timer for it */
     }
 }
 
@@ -1220,7 +1245,7 @@ on_resume(uv_timer_t *t)
         if (used < 0 || ws->fail_code != 0) {
             /* Outside an lws callback: ask lws to close the connection from its loop. */
             if (ws->c.wsi != NULL) {
-                lws_set_timeout(ws->c.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                ws_kill_async(ws->c.wsi);
             }
             return;
         }

@@ -72,6 +72,8 @@ struct proto_ws_params {
      * proxy applies (transport.md 3.8). Borrowed for the call. Credentials longer than
      * PROTO_WS_MAX_PROXY_CRED bytes are refused (AG_EUSAGE): a libwebsockets limit. */
     const struct proto_dial_proxy *proxy;
+    /* Deadline of the preflight and of the upgrade, each; 0 = PROTO_WS_CONNECT_TIMEOUT_MS. */
+    uint64_t connect_ms;
 };
 #define PROTO_WS_MAX_PROXY_CRED 95
 
@@ -81,7 +83,7 @@ struct proto_ws_params {
  *                 has it; the log line says what to fix), or X-Remoting-Minimum-Version is newer
  *                 than our version (then proto_ws_fatal() is true: agent.jar exits 1 with
  *                 "Agent version <min> or newer is required.", which is why)
- *   AG_ETIMEDOUT  no answer within PROTO_WS_CONNECT_TIMEOUT_MS
+ *   AG_ETIMEDOUT  no answer within connect_ms (PROTO_WS_CONNECT_TIMEOUT_MS)
  *   AG_EPROTO     the 101 was not a valid WebSocket upgrade
  *   other         DNS, TCP or TLS failure (why says which)
  * why is a short text without the secret, valid during the call. The callback fires exactly

@@ -502,6 +502,15 @@ rem_channel_close(struct rem_channel *ch, const char *why)
 
 /* ----- pings (channel.md 8) ----- */
 
+/* The channel is dead: agent.jar's line (ChannelPinger's onDead, at INFO), then ours with the
+ * reason as the link closes. */
+static void
+ping_failed(struct rem_channel *ch, int code, const char *why)
+{
+    AG_LOG_INFO(REM_LOG, "Ping failed. Terminating the channel %s.", ch->name);
+    rem_channel_abort(ch, code, why);
+}
+
 static void
 on_ping_response(struct rem_channel *ch, int rc, struct jos_msg *m, struct jos_val *value,
                  const char *error, void *arg)
@@ -518,7 +527,7 @@ on_ping_response(struct rem_channel *ch, int rc, struct jos_msg *m, struct jos_v
     }
     if (rc != 0) {
         /* PingThread treats any failure but RequestAbortedException as a dead channel. */
-        rem_channel_abort(ch, rc, error != NULL ? error : "ping failed");
+        ping_failed(ch, rc, error != NULL ? error : "ping failed");
         return;
     }
     ch->st.pings_answered++;
@@ -534,7 +543,7 @@ on_ping_deadline(uv_timer_t *t)
         return;
     }
     rem__fmt(why, sizeof(why), "ping to the controller timed out after %u ms", ch->ping_timeout_ms);
-    rem_channel_abort(ch, AG_ETIMEDOUT, why);
+    ping_failed(ch, AG_ETIMEDOUT, why);
 }
 
 static void

@@ -6,6 +6,7 @@ usage: e2e.py --agent BIN --java JAVA --classes DIR --keys DIR CASE
 Each case starts the controller (java nativeagent.testctl.Main), waits for its state file,
 runs jenkins-agent, and checks the agent's log lines and exit status. Exit 0 on success, 1 on
 failure (with the agent's and the controller's logs), 77 when the controller is not built.
+With E2E_SHOW=1 in the environment, a passing case prints the agents' logs too.
 Only the Python standard library is used.
 """
 import argparse
@@ -42,11 +43,11 @@ def check(cond, msg):
 
 
 class Controller:
-    def __init__(self, *extra):
+    def __init__(self, *extra, jvm=()):
         self.dir = tempfile.mkdtemp(prefix="e2e-ctl-")
         self.state_path = os.path.join(self.dir, "state")
         self.log_path = os.path.join(self.dir, "ctl.log")
-        cmd = [ARGS.java, "-cp", ARGS.classes, "nativeagent.testctl.Main",
+        cmd = [ARGS.java] + list(jvm) + ["-cp", ARGS.classes, "nativeagent.testctl.Main",
                "--state-file", self.state_path, "--keys-dir", ARGS.keys,
                "--timeout-ms", "120000"] + list(extra)
         STARTED.append(self)
@@ -80,6 +81,18 @@ class Controller:
         except OSError:
             return ""
 
+    def wait_log(self, regex, timeout=30, count=1):
+        """Wait until COUNT lines of the controller's log match REGEX."""
+        r = re.compile(regex)
+        deadline = time.time() + timeout
+        while True:
+            if sum(1 for l in self.text().split("\n") if r.search(l)) >= count:
+                return
+            if time.time() > deadline or self.p.poll() is not None:
+                raise Failure("no controller line matching /%s/ (x%d) within %ss"
+                              % (regex, count, timeout))
+            time.sleep(0.1)
+
     def stop(self, sig=signal.SIGTERM):
         if self.p.poll() is None:
             self.p.send_signal(sig)
@@ -99,6 +112,7 @@ class Agent:
             e.update(env)
         STARTED.append(self)
         self.lines = []
+        self.times = []  # time.time() at which each line was read
         self.cond = threading.Condition()
         self.p = subprocess.Popen([ARGS.agent] + list(args), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
@@ -110,6 +124,7 @@ class Agent:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self.cond:
                 self.lines.append(line)
+                self.times.append(time.time())
                 self.cond.notify_all()
         with self.cond:
             self.cond.notify_all()
@@ -124,12 +139,14 @@ class Agent:
             return sum(1 for l in self.lines if r.search(l))
 
     def wait_line(self, regex, timeout=20, count=1):
+        """Wait for the COUNT-th line matching REGEX; return the time it was read."""
         r = re.compile(regex)
         deadline = time.time() + timeout
         with self.cond:
             while True:
-                if sum(1 for l in self.lines if r.search(l)) >= count:
-                    return
+                hits = [t for l, t in zip(self.lines, self.times) if r.search(l)]
+                if len(hits) >= count:
+                    return hits[count - 1]
                 left = deadline - time.time()
                 if left <= 0 or (self.p.poll() is not None and not self.t.is_alive()):
                     raise Failure("no line matching /%s/ (x%d) within %ss" % (regex, count, timeout))
@@ -760,6 +777,276 @@ def case_restart():
     return a, ctl
 
 
+class Relay:
+    """The test controller's TCP relay (nativeagent.testctl.net.Relay) to 127.0.0.1:TARGET,
+    switched between pass, freeze, drop, close and refuse through its control file."""
+
+    def __init__(self, target):
+        self.dir = tempfile.mkdtemp(prefix="e2e-relay-")
+        self.state_path = os.path.join(self.dir, "state")
+        self.control_path = os.path.join(self.dir, "control")
+        self.log_path = os.path.join(self.dir, "relay.log")
+        STARTED.append(self)
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen([ARGS.java, "-cp", ARGS.classes, "nativeagent.testctl.net.Relay",
+                                   "--state-file", self.state_path, "--target",
+                                   "127.0.0.1:%d" % target, "--control", self.control_path],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while "port" not in self.state():
+            if time.time() > deadline or self.p.poll() is not None:
+                self.stop()
+                raise Failure("the relay did not start:\n" + self.text())
+            time.sleep(0.05)
+        self.port = int(self.state()["port"])
+
+    def state(self):
+        st = {}
+        try:
+            with open(self.state_path) as f:
+                for line in f:
+                    if "=" in line:
+                        k, v = line.rstrip("\n").split("=", 1)
+                        st[k] = v
+        except OSError:
+            pass
+        return st
+
+    def text(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def command(self, cmd):
+        """Apply CMD and return the time the relay confirmed it (its commands count grew)."""
+        before = int(self.state().get("commands", "0"))
+        with open(self.control_path + ".tmp", "w") as f:
+            f.write("%s %d\n" % (cmd, before))  # the count makes every write a change
+        os.replace(self.control_path + ".tmp", self.control_path)
+        deadline = time.time() + 10
+        while int(self.state().get("commands", "0")) <= before:
+            if time.time() > deadline:
+                raise Failure("the relay did not apply '%s'" % cmd)
+            time.sleep(0.02)
+        return time.time()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.log.close()
+
+
+# The ChannelPinger settings of the stall cases (Jenkins' defaults are 300 s and 240 s; the
+# controller passes them to the agent in SetUpRemotePing, like Jenkins).
+PING_INTERVAL_S = 2
+PING_TIMEOUT_S = 5
+# Lines that fail a stall case: a crash, a sanitizer report, or handles left open at exit.
+STALL_ERRORS = (r"SEVERE|AddressSanitizer|LeakSanitizer|runtime error|did not close within|"
+                r"handles still open")
+# What the agent logs when its ping to the controller times out (remoting/channel.c): agent.jar's
+# line, then ours with the reason.
+PING_FAILED = r"INFO: Ping failed\. Terminating the channel test-agent\.$"
+PING_DEAD = r"WARNING: test-agent: closing the link: ping to the controller timed out after %d ms$" % (
+    PING_TIMEOUT_S * 1000)
+
+
+def check_ping_lines(a):
+    expect_in_order(a, [r"INFO: Connected$", PING_FAILED, PING_DEAD, r"INFO: Terminated$"])
+    check(a.count(PING_FAILED) == 1 and a.count(PING_DEAD) == 1, "not one ping failure:\n"
+          + a.text())
+
+
+def stall_controller(*jvm):
+    return Controller("--scenario", "online:120000", jvm=[
+        "-Dhudson.slaves.ChannelPinger.pingIntervalSeconds=%d" % PING_INTERVAL_S,
+        "-Dhudson.slaves.ChannelPinger.pingTimeoutSeconds=%d" % PING_TIMEOUT_S] + list(jvm))
+
+
+def stall_and_recover(a, ctl, relay, handshake_line):
+    """The agent is connected through RELAY: wait until it is online and pinging, freeze the
+    link, check that the agent's ping times out within interval + timeout and that it ends the
+    session; while the link stays frozen its next handshake must time out with HANDSHAKE_LINE;
+    then thaw and check it comes back online by itself. Prints the measured times."""
+    ctl.wait_log(r"online: SetUpRemotePing: interval %d s, timeout %d s"
+                 % (PING_INTERVAL_S, PING_TIMEOUT_S), 40)
+    ctl.wait_log(r"online: node is online", 30)
+    # The agent's pinger runs: its first ping reached the controller.
+    ctl.wait_log(r"a2c UserRequest\(.*, Ping\)", PING_INTERVAL_S + 20)
+    check(a.count(r"INFO: Terminated$") == 0, "the session ended before the freeze:\n" + a.text())
+    t_freeze = relay.command("freeze")
+    t_dead = a.wait_line(PING_DEAD, PING_INTERVAL_S + PING_TIMEOUT_S + 15)
+    t_term = a.wait_line(r"INFO: Terminated$", 20)
+    check_ping_lines(a)
+    detect = t_dead - t_freeze
+    print("ping timeout logged %.1f s after the freeze, Terminated after %.1f s (bound %d s)"
+          % (detect, t_term - t_freeze, PING_INTERVAL_S + PING_TIMEOUT_S))
+    # Margin for a loaded 2-core machine under ASan: the bound is interval + timeout.
+    check(detect <= PING_INTERVAL_S + PING_TIMEOUT_S + 4,
+          "the dead link was detected after %.1f s, bound %d s" % (
+              detect, PING_INTERVAL_S + PING_TIMEOUT_S))
+    check(t_term - t_dead <= 8, "Terminated %.1f s after the ping timeout" % (t_term - t_dead))
+    # Still frozen: the reconnection's handshake stalls and must time out, then retry.
+    t_hs = a.wait_line(handshake_line, 45)
+    print("frozen handshake given up %.1f s after Terminated" % (t_hs - t_term))
+    relay.command("pass")
+    a.wait_line(r"INFO: Connected$", 40, count=2)
+    ctl.wait_log(r"session 2 \(", 20)
+    ctl.wait_log(r"online: node is online", 40, count=2)
+    check(a.count(r"INFO: Connected$") == 2, "more than one reconnection:\n" + a.text())
+    rc = a.stop()
+    check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+    check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+
+
+def case_stall_tcp():
+    """JNLP4 through a relay (-tunnel) that freezes after the node is online."""
+    ctl = stall_controller()
+    relay = Relay(int(ctl["agent_port"]))
+    try:
+        a = Agent("-url", ctl["http_url"], "-tunnel", "127.0.0.1:%d" % relay.port, *cred(ctl),
+                  env={"AG_TEST_STEP_MS": "5000"})
+        a.wait_line(r"INFO: Connected$", 40)
+        stall_and_recover(a, ctl, relay, r"WARNING: Protocol JNLP4-connect: Timeout waiting for "
+                          r"ACK \(nothing came back from 127\.0\.0\.1:%d: " % relay.port)
+    finally:
+        relay.stop()
+        ctl.stop()
+    return a, ctl
+
+
+def case_stall_ws():
+    """WebSocket through a relay of the HTTP port that freezes after the node is online."""
+    ctl = stall_controller()
+    relay = Relay(http_port(ctl["http_url"]))
+    try:
+        a = Agent("-url", "http://127.0.0.1:%d/" % relay.port, "-webSocket", *cred(ctl),
+                  env={"AG_TEST_STEP_MS": "5000"})
+        a.wait_line(r"INFO: Connected$", 40)
+        stall_and_recover(a, ctl, relay, r"INFO: http://127\.0\.0\.1:%d/login is not ready: "
+                          r"no answer from 127\.0\.0\.1:%d within 5 seconds$"
+                          % (relay.port, relay.port))
+    finally:
+        relay.stop()
+        ctl.stop()
+    return a, ctl
+
+
+def case_stall_stop():
+    """SIGTERM while a handshake hangs on a frozen link (JNLP4 in its ACK step, WebSocket in
+    its pre-flight, then in a stalled session): the agent stops at once, status 143, and
+    frees everything (the ASan build fails the exit status on a leak)."""
+    ctl = stall_controller()
+    tcp = Relay(int(ctl["agent_port"]))
+    web = Relay(http_port(ctl["http_url"]))
+    try:
+        tcp.command("freeze")
+        web.command("freeze")
+        a = Agent("-url", ctl["http_url"], "-tunnel", "127.0.0.1:%d" % tcp.port, *cred(ctl))
+        a.wait_line(r"INFO: Connecting to 127\.0\.0\.1:%d$" % tcp.port, 30)
+        time.sleep(0.5)
+        b = Agent("-url", "http://127.0.0.1:%d/" % web.port, "-webSocket", *cred(ctl))
+        time.sleep(1.5)
+        for x, what in ((a, "JNLP4 ACK step"), (b, "WebSocket pre-flight")):
+            check(x.count(r"INFO: Connected$|WARNING") == 0, "unexpected line:\n" + x.text())
+            t0 = time.time()
+            rc = x.stop()
+            check(rc == 143, "%s: exit status %d after SIGTERM, want 143" % (what, rc))
+            check(time.time() - t0 < 5, "%s: took %.1f s to stop" % (what, time.time() - t0))
+        # A stalled WebSocket session: connected, then frozen; SIGTERM must not wait for the
+        # controller's answer longer than the close handshake allows.
+        web.command("pass")
+        c = Agent("-url", "http://127.0.0.1:%d/" % web.port, "-webSocket", *cred(ctl))
+        c.wait_line(r"INFO: Connected$", 40)
+        web.command("freeze")
+        t0 = time.time()
+        rc = c.stop()
+        print("stalled WebSocket session stopped in %.1f s" % (time.time() - t0))
+        check(rc == 143, "stalled session: exit status %d after SIGTERM, want 143" % rc)
+        for x in (a, b, c):
+            check(x.count(STALL_ERRORS) == 0,
+                  "error in the agent log")
+    finally:
+        tcp.stop()
+        web.stop()
+        ctl.stop()
+    return a, ctl
+
+
+def case_unanswered_pings():
+    """The link and the controller work (the controller keeps pinging the agent, and the agent
+    answers), but the controller stops answering the agent's pings after the first one: the
+    agent must still time out, end the session and reconnect (the second session answers)."""
+    ctl = stall_controller("-Dtestctl.answerAgentPings=1")
+    try:
+        a = Agent("-url", ctl["http_url"], *cred(ctl))
+        a.wait_line(r"INFO: Connected$", 40)
+        ctl.wait_log(r"fault: not answering the agent's ping 2 ", 40)
+        t_ignored = time.time()
+        t_dead = a.wait_line(PING_DEAD, PING_TIMEOUT_S + 15)
+        a.wait_line(r"INFO: Terminated$", 20)
+        check_ping_lines(a)
+        print("ping timeout logged %.1f s after the controller ignored a ping (timeout %d s)"
+              % (t_dead - t_ignored, PING_TIMEOUT_S))
+        check(t_dead - t_ignored <= PING_TIMEOUT_S + 4, "detected after %.1f s"
+              % (t_dead - t_ignored))
+        # The controller's own pings were answered all along, so the link was busy both ways.
+        text = ctl.text()
+        i = text.find("fault: not answering the agent's ping 2 ")
+        check(re.search(r"a2c Response\(", text[i:]) is not None,
+              "the agent answered no controller ping while its own went unanswered")
+        a.wait_line(r"INFO: Connected$", 40, count=2)
+        ctl.wait_log(r"online: node is online", 40, count=2)
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
+def case_hung_controller():
+    """The controller stops answering (its process is stopped: the kernel keeps TCP up and
+    even accepts new connections) while the agent is connected without a relay: the agent's
+    ping times out, it ends the session, and reconnects once the controller runs again."""
+    ctl = stall_controller()
+    resumed = False
+    try:
+        a = Agent("-url", ctl["http_url"], *cred(ctl), env={"AG_TEST_STEP_MS": "5000"})
+        a.wait_line(r"INFO: Connected$", 40)
+        ctl.wait_log(r"online: node is online", 40)
+        ctl.wait_log(r"a2c UserRequest\(.*, Ping\)", PING_INTERVAL_S + 20)
+        t_stop = time.time()
+        ctl.p.send_signal(signal.SIGSTOP)
+        t_dead = a.wait_line(PING_DEAD, PING_INTERVAL_S + PING_TIMEOUT_S + 15)
+        t_term = a.wait_line(r"INFO: Terminated$", 20)
+        check_ping_lines(a)
+        detect = t_dead - t_stop
+        print("ping timeout logged %.1f s after the controller stopped, Terminated after %.1f s "
+              "(bound %d s)" % (detect, t_term - t_stop, PING_INTERVAL_S + PING_TIMEOUT_S))
+        check(detect <= PING_INTERVAL_S + PING_TIMEOUT_S + 4,
+              "the hung controller was detected after %.1f s" % detect)
+        # Its readiness poll (5 s timeouts) gets no answer either; it keeps polling.
+        a.wait_line(r"INFO: Failed to connect to %s\. Will try again: read timed out$"
+                    % re.escape(ctl["http_url"]), 20)
+        ctl.p.send_signal(signal.SIGCONT)
+        resumed = True
+        a.wait_line(r"INFO: Connected$", 40, count=2)
+        ctl.wait_log(r"session 2 \(", 20)
+        ctl.wait_log(r"online: node is online", 40, count=2)
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(STALL_ERRORS) == 0,
+              "error in the agent log")
+    finally:
+        if not resumed:
+            ctl.p.send_signal(signal.SIGCONT)
+        ctl.stop()
+    return a, ctl
+
+
 FAULTS = {
     "garbage-http": r"WARNING: .*invalid HTTP response|WARNING: .*tcpSlaveAgentListener",
     "garbage-ack": r"WARNING: Protocol JNLP4-connect: Incorrect acknowledgement sequence",
@@ -789,6 +1076,29 @@ def case_fault(spec):
     return a, ctl
 
 
+def case_ws_stall_upgrade():
+    """WebSocket: the pre-flight is answered but the upgrade never is (the controller's
+    stall-after-headers fault, first connection only): the upgrade times out with a clear line,
+    the agent backs off and connects on its next try."""
+    ctl = Controller("--fault", "stall-after-headers", "--fault-count", "1")
+    try:
+        a = Agent("-url", ctl["http_url"], "-webSocket", *cred(ctl),
+                  env={"AG_TEST_STEP_MS": "3000"})
+        port = http_port(ctl["http_url"])
+        t_fail = a.wait_line(r"INFO: Failed to connect: no answer from 127\.0\.0\.1:%d within 3 "
+                             r"seconds$" % port, 30)
+        a.wait_line(r"INFO: Waiting 1 second before retry$", 10)
+        t_conn = a.wait_line(r"INFO: Connected$", 30)
+        print("stalled upgrade given up, connected %.1f s later" % (t_conn - t_fail))
+        check(a.count(r"INFO: Connected$") == 1, "connected twice")
+        rc = a.stop()
+        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+    finally:
+        ctl.stop()
+    return a, ctl
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -810,7 +1120,8 @@ def main():
             globals()["case_" + ARGS.case]()
     except Failure as e:
         for o in STARTED:
-            kind = "agent" if isinstance(o, Agent) else "controller"
+            kind = ("agent" if isinstance(o, Agent) else
+                    "relay" if isinstance(o, Relay) else "controller")
             if isinstance(o, Agent):
                 o.kill()
             print("---- %s output (last 80 lines) ----" % kind)
@@ -821,6 +1132,10 @@ def main():
         for o in STARTED:
             if isinstance(o, Agent):
                 o.kill()
+    if os.environ.get("E2E_SHOW"):
+        for o in STARTED:
+            if isinstance(o, Agent):
+                print("---- agent output ----\n" + o.text())
     print("PASS %s (%.1f s)" % (ARGS.case, time.time() - t0))
     return 0
 

@@ -13,12 +13,17 @@ set(_e2e_cases keys url_http url_https direct direct_all_protocols wrong_secret 
     wrong_identity dead_port restart websocket proxy ws_proxy jvm_proxy redirect
     fault:garbage-http fault:garbage-ack fault:close-after-ack fault:garbage-headers
     fault:garbage-capability fault:stall-after-headers "fault:refuse:Go away"
-    fault:kill-after-connected:300)
+    fault:kill-after-connected:300 stall_tcp stall_ws stall_stop hung_controller unanswered_pings
+    ws_stall_upgrade)
 foreach(_c ${_e2e_cases})
     string(REGEX REPLACE "[^A-Za-z0-9_]+" "_" _n "${_c}")
     string(REGEX REPLACE "_+$" "" _n "${_n}")
     add_test(NAME net.e2e.${_n} COMMAND ${_e2e_cmd} "${_c}")
     set_tests_properties(net.e2e.${_n} PROPERTIES LABELS e2e TIMEOUT 60 SKIP_RETURN_CODE 77)
+    if(_c MATCHES "^(stall_|hung_|unanswered_)")
+        # Up to three JVMs each (controller, relays); about 20 s alone, far more on a loaded CI.
+        set_tests_properties(net.e2e.${_n} PROPERTIES TIMEOUT 120)
+    endif()
     if(_c STREQUAL "keys")
         set_tests_properties(net.e2e.${_n} PROPERTIES FIXTURES_SETUP e2e_keys)
     else()

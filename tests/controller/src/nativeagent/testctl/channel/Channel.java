@@ -97,6 +97,17 @@ public final class Channel implements Closeable {
     private volatile boolean trace = true;
     private Thread reader;
 
+    /**
+     * Fault for tests of a controller that stops answering while the link works: with system
+     * property {@code testctl.answerAgentPings=N}, the first channel of this process answers the
+     * agent's first N {@code PingThread$Ping} requests, then never answers another (everything
+     * else, our own pings included, goes on). Later channels answer all of them.
+     */
+    private static final int ANSWER_AGENT_PINGS = Integer.getInteger("testctl.answerAgentPings", -1);
+    private static final AtomicInteger CHANNELS = new AtomicInteger();
+    private final boolean limitAgentPings = ANSWER_AGENT_PINGS >= 0 && CHANNELS.incrementAndGet() == 1;
+    private final AtomicInteger agentPings = new AtomicInteger();
+
     public Channel(CommandLink link, PrintStream log) {
         this.link = link;
         this.log = log;
@@ -571,7 +582,9 @@ public final class Channel implements Closeable {
             try {
                 waitIo(r.lastIoId);
                 Response resp = body.call();
-                send(resp);
+                if (resp != null) { /* null: deliberately left unanswered */
+                    send(resp);
+                }
             } catch (InterruptedException e) {
                 log("request " + r.id + " cancelled");
             } catch (Exception e) {
@@ -605,6 +618,12 @@ public final class Channel implements Closeable {
         } catch (Exception e) {
             log("cannot decode the agent's callable (" + ur.toString + "): " + e);
             return userResult(ur.id, null, e);
+        }
+        if (callable instanceof PingThread.Ping && limitAgentPings
+                && agentPings.incrementAndGet() > ANSWER_AGENT_PINGS) {
+            log("fault: not answering the agent's ping " + agentPings.get() + " (request " + ur.id
+                    + "; testctl.answerAgentPings=" + ANSWER_AGENT_PINGS + ")");
+            return null;
         }
         try {
             return userResult(ur.id, runCallable(callable), null);

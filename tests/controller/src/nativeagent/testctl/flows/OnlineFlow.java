@@ -50,17 +50,23 @@ import org.csanchez.jenkins.plugins.kubernetes.KubernetesSlave;
  *
  * <p>Tunables (system properties): {@code testctl.callTimeoutMs} (10000), {@code testctl.onlineIdleMs}
  * (2000), {@code testctl.monitorDelayMs} (200; Jenkins waits 5000 after onOnline),
- * {@code testctl.remotePingSeconds} (1: the interval asked for in SetUpRemotePing so that the agent's
- * pings show during the idle time; Jenkins' default is 300), {@code testctl.pingIntervalMs} (500: our
- * own pinger), {@code testctl.minRemotingVersion} (3176.v207ec082a_8c0), {@code testctl.nodeRoot}
- * (the node's remote root for the disk monitor; default this JVM's working directory).
+ * {@code hudson.slaves.ChannelPinger.pingIntervalSeconds} and
+ * {@code hudson.slaves.ChannelPinger.pingTimeoutSeconds} (Jenkins' own property names, channel.md 8:
+ * what SetUpRemotePing asks the agent for; Jenkins' defaults are 300 and 240, ours 1 and 240 so that
+ * the agent's pings show during the idle time; either below 1 sends no SetUpRemotePing, as Jenkins),
+ * {@code testctl.remotePingSeconds} (the older name of the interval property),
+ * {@code testctl.pingIntervalMs} (500: our own pinger), {@code testctl.minRemotingVersion}
+ * (3176.v207ec082a_8c0), {@code testctl.nodeRoot} (the node's remote root for the disk monitor;
+ * default this JVM's working directory).
  */
 final class OnlineFlow {
     static final long CALL_MS = Long.getLong("testctl.callTimeoutMs", 10_000);
     static final long IDLE_MS = Long.getLong("testctl.onlineIdleMs", 2000);
     static final long MONITOR_DELAY_MS = Long.getLong("testctl.monitorDelayMs", 200);
     static final long MONITOR_TIMEOUT_MS = 30_000; /* AbstractAsyncNodeMonitorDescriptor.getMonitoringTimeOut */
-    static final int REMOTE_PING_S = Integer.getInteger("testctl.remotePingSeconds", 1);
+    static final int REMOTE_PING_S = Integer.getInteger("hudson.slaves.ChannelPinger.pingIntervalSeconds",
+            Integer.getInteger("testctl.remotePingSeconds", 1));
+    static final int REMOTE_PING_TIMEOUT_S = Integer.getInteger("hudson.slaves.ChannelPinger.pingTimeoutSeconds", 240);
     static final long PING_INTERVAL_MS = Long.getLong("testctl.pingIntervalMs", 500);
     static final String MIN_VERSION = System.getProperty("testctl.minRemotingVersion", "3176.v207ec082a_8c0");
     static final String NODE_ROOT = System.getProperty("testctl.nodeRoot", System.getProperty("user.dir"));
@@ -178,14 +184,20 @@ final class OnlineFlow {
         /* 7. ComputerListener.preOnline, in class-name order. */
         /* 7.1 LogRecorder$ComputerLogInitializer: one SetLevel per configured recorder; exceptions are fatal. */
         expectNull("SetLevel", call("step 7.1 (fatal)", new LogRecorder.SetLevel("hudson.remoting", Level.INFO)));
-        /* 7.2 ChannelPinger: exceptions only logged; then the controller's PingThread starts. */
-        try {
-            Object r = ch.call(new ChannelPinger.SetUpRemotePing(REMOTE_PING_S, 240), CALL_MS);
-            expectNull("SetUpRemotePing", r);
-        } catch (Failure f) {
-            throw f;
-        } catch (Exception e) {
-            log("note: SetUpRemotePing failed (Jenkins only logs this): " + e);
+        /* 7.2 ChannelPinger: exceptions only logged; then the controller's PingThread starts.
+         * Jenkins skips both when either setting is below 1 s. */
+        if (REMOTE_PING_S >= 1 && REMOTE_PING_TIMEOUT_S >= 1) {
+            try {
+                Object r = ch.call(new ChannelPinger.SetUpRemotePing(REMOTE_PING_S, REMOTE_PING_TIMEOUT_S), CALL_MS);
+                expectNull("SetUpRemotePing", r);
+                log("SetUpRemotePing: interval " + REMOTE_PING_S + " s, timeout " + REMOTE_PING_TIMEOUT_S + " s");
+            } catch (Failure f) {
+                throw f;
+            } catch (Exception e) {
+                log("note: SetUpRemotePing failed (Jenkins only logs this): " + e);
+            }
+        } else {
+            log("ChannelPinger disabled (interval " + REMOTE_PING_S + " s, timeout " + REMOTE_PING_TIMEOUT_S + " s)");
         }
         Channel.Pinger pinger = ch.startPinger(PING_INTERVAL_MS, CALL_MS);
         try {
@@ -233,7 +245,7 @@ final class OnlineFlow {
                 throw new Failure("none of our pings completed in " + idleMs + " ms");
             }
             long agentPings = agentRequests() - before;
-            if (idleMs >= 2500L * REMOTE_PING_S && agentPings == 0) {
+            if (REMOTE_PING_S >= 1 && REMOTE_PING_TIMEOUT_S >= 1 && idleMs >= 2500L * REMOTE_PING_S && agentPings == 0) {
                 throw new Failure("the agent sent no ping in " + idleMs + " ms although SetUpRemotePing asked for one every "
                         + REMOTE_PING_S + " s");
             }

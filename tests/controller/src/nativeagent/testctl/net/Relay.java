@@ -27,8 +27,8 @@ import java.util.List;
  * command (anything after it is ignored, so "drop 2" repeats a drop):
  * <ul>
  * <li>{@code pass}: forward normally (the default; also un-freezes);</li>
- * <li>{@code freeze}: forward nothing, in both directions, on current and new connections; the
- *     sockets stay open (a stalled network);</li>
+ * <li>{@code freeze}: forward nothing, in both directions, on current and new connections, not
+ *     even an orderly close (FIN): the sockets stay open (a stalled network);</li>
  * <li>{@code drop}: reset (RST) every current connection; new ones are forwarded;</li>
  * <li>{@code close}: close (FIN) every current connection; new ones are forwarded;</li>
  * <li>{@code refuse}: close new connections at once (until pass).</li>
@@ -209,6 +209,15 @@ public final class Relay {
         }
     }
 
+    /** Block while frozen. */
+    private void awaitThaw() throws InterruptedException {
+        synchronized (freezeLock) {
+            while (frozen) {
+                freezeLock.wait();
+            }
+        }
+    }
+
     private void pump(Socket from, Socket to, Socket[] pair) {
         byte[] buf = new byte[16384];
         try {
@@ -216,15 +225,13 @@ public final class Relay {
             OutputStream out = to.getOutputStream();
             int n;
             while ((n = in.read(buf)) >= 0) {
-                synchronized (freezeLock) {
-                    while (frozen) {
-                        freezeLock.wait();
-                    }
-                }
+                awaitThaw();
                 out.write(buf, 0, n);
                 out.flush();
             }
-            /* orderly EOF: pass the half-close on; the last direction to end closes both */
+            /* orderly EOF: a stalled network does not carry the FIN either */
+            awaitThaw();
+            /* pass the half-close on; the last direction to end closes both */
             synchronized (pair) {
                 to.shutdownOutput();
                 if (!from.isOutputShutdown()) {
@@ -234,7 +241,15 @@ public final class Relay {
             from.close();
             to.close();
         } catch (IOException | InterruptedException e) {
-            /* a drop, or a reset by one peer: reset the other peer too */
+            /* a drop, or a reset by one peer: reset the other peer too (once thawed: a stalled
+             * network carries no RST either) */
+            if (e instanceof IOException) {
+                try {
+                    awaitThaw();
+                } catch (InterruptedException e2) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             for (Socket s : pair) {
                 try {
                     s.setSoLinger(true, 0);
