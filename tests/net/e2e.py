@@ -20,6 +20,12 @@ import tempfile
 import threading
 import time
 
+# The shared controller wrapper: tests/controller/scripts/testctl.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "controller",
+                                "scripts"))
+import testctl  # noqa: E402
+from testctl import Failure  # noqa: E402
+
 # An RSA SPKI that is not the controller's (the one of golden/09-http-response.txt).
 OTHER_IDENTITY = (
     "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1ZvCf2TFkfG6M/Q2If5fW1T/p7u2zHVrOaXmP80qDfdwB7Fi"
@@ -33,75 +39,15 @@ ARGS = None
 STARTED = []  # every Agent and Controller, for the failure report
 
 
-class Failure(Exception):
-    pass
-
-
 def check(cond, msg):
     if not cond:
         raise Failure(msg)
 
 
-class Controller:
+class Controller(testctl.Controller):
     def __init__(self, *extra, jvm=()):
-        self.dir = tempfile.mkdtemp(prefix="e2e-ctl-")
-        self.state_path = os.path.join(self.dir, "state")
-        self.log_path = os.path.join(self.dir, "ctl.log")
-        cmd = [ARGS.java] + list(jvm) + ["-cp", ARGS.classes, "nativeagent.testctl.Main",
-               "--state-file", self.state_path, "--keys-dir", ARGS.keys,
-               "--timeout-ms", "120000"] + list(extra)
+        super().__init__(ARGS.java, ARGS.classes, ARGS.keys, *extra, jvm=jvm)
         STARTED.append(self)
-        self.log = open(self.log_path, "w")
-        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        self.state = {}
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            if os.path.exists(self.state_path) and os.path.getsize(self.state_path) > 0:
-                time.sleep(0.05)
-                with open(self.state_path) as f:
-                    for line in f:
-                        if "=" in line:
-                            k, v = line.rstrip("\n").split("=", 1)
-                            self.state[k] = v
-                if "agent_port" in self.state:
-                    return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise Failure("the controller did not start:\n" + self.text())
-
-    def __getitem__(self, k):
-        return self.state[k]
-
-    def text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def wait_log(self, regex, timeout=30, count=1):
-        """Wait until COUNT lines of the controller's log match REGEX."""
-        r = re.compile(regex)
-        deadline = time.time() + timeout
-        while True:
-            if sum(1 for l in self.text().split("\n") if r.search(l)) >= count:
-                return
-            if time.time() > deadline or self.p.poll() is not None:
-                raise Failure("no controller line matching /%s/ (x%d) within %ss"
-                              % (regex, count, timeout))
-            time.sleep(0.1)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
 
 
 class Agent:

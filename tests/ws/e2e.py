@@ -13,63 +13,21 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+# The shared controller wrapper: tests/controller/scripts/testctl.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "controller",
+                                "scripts"))
+import testctl  # noqa: E402
+from testctl import Failure  # noqa: E402
 
 ARGS = None
 
 
-class Failure(Exception):
-    pass
-
-
-class Controller:
+class Controller(testctl.Controller):
     def __init__(self, *extra):
-        self.dir = tempfile.mkdtemp(prefix="ws-e2e-")
-        self.state_path = os.path.join(self.dir, "state")
-        self.log_path = os.path.join(self.dir, "ctl.log")
-        cmd = [ARGS.java, "-cp", ARGS.classes, "nativeagent.testctl.Main",
-               "--state-file", self.state_path, "--keys-dir", ARGS.keys, "--https",
-               "--timeout-ms", "120000"] + list(extra)
-        self.log = open(self.log_path, "w")
-        self.p = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        self.state = {}
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            if os.path.exists(self.state_path) and os.path.getsize(self.state_path) > 0:
-                time.sleep(0.05)
-                with open(self.state_path) as f:
-                    for line in f:
-                        if "=" in line:
-                            k, v = line.rstrip("\n").split("=", 1)
-                            self.state[k] = v
-                if "https_url" in self.state:
-                    return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise Failure("the controller did not start:\n" + self.text())
-
-    def __getitem__(self, k):
-        return self.state[k]
-
-    def text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+        super().__init__(ARGS.java, ARGS.classes, ARGS.keys, "--https", *extra,
+                         ready_key="https_url", prefix="ws-e2e-")
 
 
 def drive(ctl, url, *args, secret=None):
