@@ -109,6 +109,7 @@ struct proto_ws {
     bool over_high;      /* queued went past high_water; on_drain due below the low mark */
     bool close_requested;
     bool close_sent; /* our close frame is out; waiting for the echo */
+    bool aborted;    /* proto_link_abort: lws drops the socket, no close handshake */
 
     /* Read side. */
     struct proto_chunk_dec dec;
@@ -1068,7 +1069,7 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
     struct ws_msg *m = ws->q_head;
     int n;
 
-    if (ws->fail_code != 0) {
+    if (ws->fail_code != 0 || ws->aborted) {
         return -1;
     }
     if (m != NULL) {
@@ -1145,6 +1146,24 @@ ws_link_close(struct proto_link *link)
     }
 }
 
+/* The peer is dead: no close frame, no waiting for its echo. lws closes the socket from its
+ * next service pass (a timeout close with no status sends nothing); inside one of our lws
+ * callbacks, the callback also returns -1. on_closed follows from LWS_CALLBACK_CLIENT_CLOSED. */
+static void
+ws_link_abort(struct proto_link *link)
+{
+    struct proto_ws *ws = AG_CONTAINER_OF(link, struct proto_ws, link);
+
+    if (ws->aborted || ws->c.state != WS_OPEN) {
+        return;
+    }
+    ws->aborted = true;
+    ws->close_requested = true;
+    if (ws->c.wsi != NULL && !ws->c.wsi_dying) {
+        ws_kill_async(ws->c.wsi);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Link: read side                                                                           */
 
@@ -1216,7 +1235,7 @@ ws_on_receive(struct proto_ws *ws, struct lws *wsi, const uint8_t *in, size_t le
         return ws_rx_stash(ws, in, len) == 0 ? 0 : -1;
     }
     used = ws_rx_feed(ws, in, len);
-    if (used < 0 || ws->fail_code != 0) {
+    if (used < 0 || ws->fail_code != 0 || ws->aborted) {
         return -1;
     }
     if (ws->c.freed || ws->c.state != WS_OPEN) {
@@ -1282,6 +1301,7 @@ static const struct proto_link_vtbl s_ws_vtbl = {
     ws_link_send,
     ws_link_pause_read,
     ws_link_close,
+    ws_link_abort,
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1509,7 +1529,7 @@ ws_on_closed(struct proto_ws *ws)
         textf(why, sizeof(why), "%s", ws->c.why);
     } else if (ws->close_requested) {
         code = 0;
-        textf(why, sizeof(why), "closed");
+        textf(why, sizeof(why), ws->aborted ? "aborted" : "closed");
     } else if (ws->close_code != 0) {
         code = AG_ECLOSED;
         textf(why, sizeof(why), "controller closed the connection (%d%s%s)",
