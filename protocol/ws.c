@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -130,9 +131,9 @@ struct proto_ws_preflight {
 
 struct ws_msg {
     struct ws_msg *next;
-    size_t len; /* bytes after LWS_PRE: 2-byte header + payload */
-    size_t payload;
-    uint8_t data[]; /* LWS_PRE headroom, then the message */
+    size_t len;     /* bytes of the whole frame in data */
+    size_t payload; /* command bytes it carries (link.queued counts these) */
+    uint8_t data[]; /* a complete masked binary frame: header, mask key, masked chunk */
 };
 
 /* Keeps a context alive until lws has closed its uv handles, then destroys it. */
@@ -995,6 +996,66 @@ ws_link_fail(struct proto_ws *ws, int code, const char *why)
     }
 }
 
+/* XOR p with the 4-byte masking key (RFC 6455 5.3), the key's byte 0 at p[0]. Eight bytes at a
+ * time: lws's own loop goes byte by byte through its wsi and cost half the agent's CPU when
+ * streaming output. */
+static void
+ws_mask(uint8_t *p, size_t n, const uint8_t key[4])
+{
+    uint8_t k8b[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
+    uint64_t k8;
+    size_t i = 0;
+
+    memcpy(&k8, k8b, sizeof(k8));
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, p + i, sizeof(w));
+        w ^= k8;
+        memcpy(p + i, &w, sizeof(w));
+    }
+    for (; i < n; i++) {
+        p[i] ^= key[i & 3u];
+    }
+}
+
+/* One chunk as a complete client frame (RFC 6455 5.2): FIN + binary, the masked length, a fresh
+ * random masking key, then the chunk header and payload, masked. Returns NULL without memory or
+ * randomness. */
+static struct ws_msg *
+ws_frame_new(const uint8_t *payload, size_t n, bool more)
+{
+    size_t plen = 2 + n; /* chunk header + payload: at most 8194 */
+    size_t hl = plen < 126 ? 2 : 4;
+    struct ws_msg *m = ag_malloc(sizeof(*m) + hl + 4 + plen);
+    uint8_t *f;
+
+    if (m == NULL) {
+        return NULL;
+    }
+    f = m->data;
+    f[0] = 0x82; /* FIN, binary */
+    if (hl == 2) {
+        f[1] = (uint8_t)(0x80u | plen);
+    } else {
+        f[1] = 0x80u | 126u;
+        f[2] = (uint8_t)(plen >> 8);
+        f[3] = (uint8_t)(plen & 0xffu);
+    }
+    if (RAND_bytes(f + hl, 4) != 1) {
+        ag_free(m);
+        return NULL;
+    }
+    f[hl + 4] = (uint8_t)((more ? 0x80u : 0u) | (unsigned)(n >> 8));
+    f[hl + 5] = (uint8_t)(n & 0xffu);
+    memcpy(f + hl + 6, payload, n);
+    ws_mask(f + hl + 4, plen, f + hl);
+    m->next = NULL;
+    m->len = hl + 4 + plen;
+    m->payload = n;
+    return m;
+}
+
 static int
 ws_link_send(struct proto_link *link, struct ag_iov cmd)
 {
@@ -1024,7 +1085,7 @@ ws_link_send(struct proto_link *link, struct ag_iov cmd)
             n = PROTO_CHUNK_SEND_LEN;
         }
         more = off + n < cmd.len;
-        m = ag_malloc(sizeof(*m) + LWS_PRE + 2 + n);
+        m = ws_frame_new(cmd.base + off, n, more);
         if (m == NULL) {
             while (head != NULL) {
                 struct ws_msg *next = head->next;
@@ -1033,12 +1094,6 @@ ws_link_send(struct proto_link *link, struct ag_iov cmd)
             }
             return AG_ENOMEM;
         }
-        m->next = NULL;
-        m->len = 2 + n;
-        m->payload = n;
-        m->data[LWS_PRE] = (uint8_t)((more ? 0x80u : 0u) | (unsigned)(n >> 8));
-        m->data[LWS_PRE + 1] = (uint8_t)(n & 0xffu);
-        memcpy(m->data + LWS_PRE + 2, cmd.base + off, n);
         if (tail == NULL) {
             head = m;
         } else {
@@ -1079,7 +1134,10 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
         unsigned burst = 0;
 
         do {
-            n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+            /* The frame is complete and masked already: LWS_WRITE_HTTP makes lws's ws role hand
+             * the bytes to the socket (or TLS) as they are, keeping what the socket does not
+             * take yet and writing it first when it drains. */
+            n = lws_write(wsi, m->data, m->len, LWS_WRITE_HTTP);
             if (n < 0) {
                 ws_link_fail(ws, AG_ECLOSED, "write to the controller failed");
                 return -1;
