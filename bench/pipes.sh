@@ -1,7 +1,9 @@
 #!/bin/sh
 # Pipe throughput of a build step, each way: the real jenkins-agent against the test controller.
-#   bench/pipes.sh BUILD_DIR [BYTES] [RUNS]
-# BYTES defaults to 1 GiB, RUNS (sessions per direction) to 3. Use a plain (non-sanitizer) build.
+#   bench/pipes.sh BUILD_DIR [BYTES] [RUNS] [tcp|ws]
+# BYTES defaults to 1 GiB, RUNS (sessions per direction) to 3, the transport to tcp (JNLP4-connect;
+# ws: -webSocket). Use a plain (non-sanitizer) Release build. DIRS="out" (or "in") runs one
+# direction only.
 # Directions (tests/controller/src/nativeagent/testctl/flows/PipeBench.java):
 #   out  agent -> controller: a quiet step `yes 0123456789abcdef | head -c BYTES` whose output
 #        streams into the controller's build-log RemoteOutputStream (ProxyOutputStream$Chunk,
@@ -13,9 +15,15 @@
 # (utime+stime from /proc/PID/stat, sampled until the agent exits, so connecting, about 0.01 s,
 # is included). The controller runs with -Dtestctl.trace=false (no per-command log lines).
 set -eu
-build=${1:?usage: bench/pipes.sh BUILD_DIR [BYTES] [RUNS]}
+usage="usage: bench/pipes.sh BUILD_DIR [BYTES] [RUNS] [tcp|ws]"
+build=${1:?$usage}
 bytes=${2:-1073741824}
 runs=${3:-3}
+case ${4:-tcp} in
+tcp) transport= label=JNLP4 ;;
+ws) transport=-webSocket label=WebSocket ;;
+*) echo "$usage" >&2; exit 2 ;;
+esac
 java=${JAVA:-java}
 classes="$build/tests/controller/classes"
 agent="$build/jenkins-agent"
@@ -38,7 +46,9 @@ run() { # run SCENARIO -> sets cpu (agent CPU seconds); the controller's log is 
     url=$(sed -n 's/^http_url=//p' "$state")
     name=$(sed -n 's/^name=//p' "$state")
     secret=$(sed -n 's/^secret=//p' "$state")
-    "$agent" -url "$url" -name "$name" -secret "$secret" -noReconnect >"$dir/$1.agent.log" 2>&1 &
+    # $transport is empty or one word: unquoted on purpose.
+    # shellcheck disable=SC2086
+    "$agent" -url "$url" -name "$name" -secret "$secret" -noReconnect $transport >"$dir/$1.agent.log" 2>&1 &
     apid=$!
     ticks=0
     while kill -0 "$apid" 2>/dev/null; do
@@ -51,13 +61,13 @@ run() { # run SCENARIO -> sets cpu (agent CPU seconds); the controller's log is 
     cpu=$(awk -v t="$ticks" -v h="$tck" 'BEGIN { printf "%.2f", t / h }')
 }
 
-for dirn in out in; do
+for dirn in ${DIRS:-out in}; do
     n=1
     while [ "$n" -le "$runs" ]; do
         run "pipebench-$dirn:$bytes"
         rate=$(sed -n 's/.*pipebench-'"$dirn"': .* = \([0-9.]*\) MiB\/s.*/\1/p' "$dir/pipebench-$dirn:$bytes.state.log")
-        awk -v d="$dirn" -v n="$n" -v r="$rate" -v c="$cpu" -v b="$bytes" 'BEGIN {
-            printf "%s run %d: %s MiB/s, agent CPU %.2f s, %.2f s per GiB\n",
+        awk -v t="$label" -v d="$dirn" -v n="$n" -v r="$rate" -v c="$cpu" -v b="$bytes" 'BEGIN {
+            printf "%s %s run %d: %s MiB/s, agent CPU %.2f s, %.2f s per GiB\n", t,
                    (d == "out" ? "agent->controller" : "controller->agent"), n, r, c,
                    c / (b / 1073741824) }'
         n=$((n + 1))

@@ -507,6 +507,7 @@ struct proto_jnlp4 {
     bool paused;
     bool over_high;
     bool close_requested; /* proto_link_close: finish once writes drain */
+    bool aborted;         /* proto_link_abort: socket closed, on_closed comes from the kick */
     int handles_open;     /* the two embedded timers */
     int writes_pending;
     uv_timer_t deadline; /* the current step's deadline */
@@ -698,7 +699,7 @@ on_written(uv_write_t *w, int status)
     if (j->state == J_CLOSED) {
         return;
     }
-    if (status < 0) {
+    if (status < 0 && !j->aborted) {
         char why[96];
 
         (void)snprintf(why, sizeof(why), "write to the controller failed: %s",
@@ -798,8 +799,8 @@ on_kick(uv_timer_t *t)
 {
     struct proto_jnlp4 *j = t->data;
 
-    if (j->state == J_CLOSING && j->close_requested && j->writes_pending == 0) {
-        fail(j, 0, "closed by the agent");
+    if (j->state == J_CLOSING && (j->aborted || (j->close_requested && j->writes_pending == 0))) {
+        fail(j, 0, j->aborted ? "aborted by the agent" : "closed by the agent");
         return;
     }
     if (j->state == J_OPEN && !j->paused && j->pending.len > 0) {
@@ -906,11 +907,30 @@ link_close(struct proto_link *link)
     set_deadline(j, PROTO_JNLP4_ACK_MS);
 }
 
+/* The peer is dead: close the socket now (queued writes are cancelled, no TLS close_notify);
+ * on_closed follows from the kick timer. */
+static void
+link_abort(struct proto_link *link)
+{
+    struct proto_jnlp4 *j = AG_CONTAINER_OF(link, struct proto_jnlp4, link);
+
+    if ((j->state != J_OPEN && !(j->state == J_CLOSING && j->close_requested)) || j->aborted) {
+        return;
+    }
+    j->aborted = true;
+    j->close_requested = true;
+    j->state = J_CLOSING;
+    uv_timer_stop(&j->deadline);
+    close_socket(j);
+    (void)uv_timer_start(&j->kick, on_kick, 0, 0);
+}
+
 static const struct proto_link_vtbl k_vtbl = {
     .name = PROTO_JNLP4_NAME,
     .send = link_send,
     .pause_read = link_pause,
     .close = link_close,
+    .abort = link_abort,
 };
 
 /* ---- reading ---- */

@@ -28,8 +28,9 @@ struct proto_link;
 typedef void (*proto_link_command_cb)(struct proto_link *link, struct ag_iov cmd, void *arg);
 /* The write queue fell below the low-water mark after having passed the high-water mark. */
 typedef void (*proto_link_drain_cb)(struct proto_link *link, void *arg);
-/* The link is gone (peer closed, I/O error, framing error, or proto_link_close). Fires once.
- * code is 0 for an orderly close requested by us, else an error code; why is a short text. */
+/* The link is gone (peer closed, I/O error, framing error, proto_link_close or
+ * proto_link_abort). Fires once. code is 0 for a close or abort requested by us, else an error
+ * code; why is a short text. */
 typedef void (*proto_link_closed_cb)(struct proto_link *link, int code, const char *why,
                                      void *arg);
 
@@ -40,8 +41,13 @@ struct proto_link_vtbl {
     int (*send)(struct proto_link *link, struct ag_iov cmd);
     /* Stop or resume delivering on_command (read-side backpressure). */
     void (*pause_read)(struct proto_link *link, bool paused);
-    /* Flush what is queued, then close; on_closed fires later, from the loop. */
+    /* Flush what is queued, then close (WebSocket: with the close handshake); on_closed fires
+     * later, from the loop. */
     void (*close)(struct proto_link *link);
+    /* The peer is dead: drop the connection now. Nothing queued is sent, no close handshake,
+     * no waiting for the peer; on_closed fires later, from the loop (never from inside this
+     * call). Also valid after close(), to cut short a close that is still waiting. */
+    void (*abort)(struct proto_link *link);
 };
 
 struct proto_link {
@@ -74,6 +80,12 @@ static inline void
 proto_link_close(struct proto_link *link)
 {
     link->vt->close(link);
+}
+
+static inline void
+proto_link_abort(struct proto_link *link)
+{
+    link->vt->abort(link);
 }
 
 #endif

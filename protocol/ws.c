@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -109,6 +110,7 @@ struct proto_ws {
     bool over_high;      /* queued went past high_water; on_drain due below the low mark */
     bool close_requested;
     bool close_sent; /* our close frame is out; waiting for the echo */
+    bool aborted;    /* proto_link_abort: lws drops the socket, no close handshake */
 
     /* Read side. */
     struct proto_chunk_dec dec;
@@ -129,9 +131,9 @@ struct proto_ws_preflight {
 
 struct ws_msg {
     struct ws_msg *next;
-    size_t len; /* bytes after LWS_PRE: 2-byte header + payload */
-    size_t payload;
-    uint8_t data[]; /* LWS_PRE headroom, then the message */
+    size_t len;     /* bytes of the whole frame in data */
+    size_t payload; /* command bytes it carries (link.queued counts these) */
+    uint8_t data[]; /* a complete masked binary frame: header, mask key, masked chunk */
 };
 
 /* Keeps a context alive until lws has closed its uv handles, then destroys it. */
@@ -994,6 +996,66 @@ ws_link_fail(struct proto_ws *ws, int code, const char *why)
     }
 }
 
+/* XOR p with the 4-byte masking key (RFC 6455 5.3), the key's byte 0 at p[0]. Eight bytes at a
+ * time: lws's own loop goes byte by byte through its wsi and cost half the agent's CPU when
+ * streaming output. */
+static void
+ws_mask(uint8_t *p, size_t n, const uint8_t key[4])
+{
+    uint8_t k8b[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
+    uint64_t k8;
+    size_t i = 0;
+
+    memcpy(&k8, k8b, sizeof(k8));
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, p + i, sizeof(w));
+        w ^= k8;
+        memcpy(p + i, &w, sizeof(w));
+    }
+    for (; i < n; i++) {
+        p[i] ^= key[i & 3u];
+    }
+}
+
+/* One chunk as a complete client frame (RFC 6455 5.2): FIN + binary, the masked length, a fresh
+ * random masking key, then the chunk header and payload, masked. Returns NULL without memory or
+ * randomness. */
+static struct ws_msg *
+ws_frame_new(const uint8_t *payload, size_t n, bool more)
+{
+    size_t plen = 2 + n; /* chunk header + payload: at most 8194 */
+    size_t hl = plen < 126 ? 2 : 4;
+    struct ws_msg *m = ag_malloc(sizeof(*m) + hl + 4 + plen);
+    uint8_t *f;
+
+    if (m == NULL) {
+        return NULL;
+    }
+    f = m->data;
+    f[0] = 0x82; /* FIN, binary */
+    if (hl == 2) {
+        f[1] = (uint8_t)(0x80u | plen);
+    } else {
+        f[1] = 0x80u | 126u;
+        f[2] = (uint8_t)(plen >> 8);
+        f[3] = (uint8_t)(plen & 0xffu);
+    }
+    if (RAND_bytes(f + hl, 4) != 1) {
+        ag_free(m);
+        return NULL;
+    }
+    f[hl + 4] = (uint8_t)((more ? 0x80u : 0u) | (unsigned)(n >> 8));
+    f[hl + 5] = (uint8_t)(n & 0xffu);
+    memcpy(f + hl + 6, payload, n);
+    ws_mask(f + hl + 4, plen, f + hl);
+    m->next = NULL;
+    m->len = hl + 4 + plen;
+    m->payload = n;
+    return m;
+}
+
 static int
 ws_link_send(struct proto_link *link, struct ag_iov cmd)
 {
@@ -1023,7 +1085,7 @@ ws_link_send(struct proto_link *link, struct ag_iov cmd)
             n = PROTO_CHUNK_SEND_LEN;
         }
         more = off + n < cmd.len;
-        m = ag_malloc(sizeof(*m) + LWS_PRE + 2 + n);
+        m = ws_frame_new(cmd.base + off, n, more);
         if (m == NULL) {
             while (head != NULL) {
                 struct ws_msg *next = head->next;
@@ -1032,12 +1094,6 @@ ws_link_send(struct proto_link *link, struct ag_iov cmd)
             }
             return AG_ENOMEM;
         }
-        m->next = NULL;
-        m->len = 2 + n;
-        m->payload = n;
-        m->data[LWS_PRE] = (uint8_t)((more ? 0x80u : 0u) | (unsigned)(n >> 8));
-        m->data[LWS_PRE + 1] = (uint8_t)(n & 0xffu);
-        memcpy(m->data + LWS_PRE + 2, cmd.base + off, n);
         if (tail == NULL) {
             head = m;
         } else {
@@ -1068,7 +1124,7 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
     struct ws_msg *m = ws->q_head;
     int n;
 
-    if (ws->fail_code != 0) {
+    if (ws->fail_code != 0 || ws->aborted) {
         return -1;
     }
     if (m != NULL) {
@@ -1078,7 +1134,10 @@ ws_on_writeable(struct proto_ws *ws, struct lws *wsi)
         unsigned burst = 0;
 
         do {
-            n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+            /* The frame is complete and masked already: LWS_WRITE_HTTP makes lws's ws role hand
+             * the bytes to the socket (or TLS) as they are, keeping what the socket does not
+             * take yet and writing it first when it drains. */
+            n = lws_write(wsi, m->data, m->len, LWS_WRITE_HTTP);
             if (n < 0) {
                 ws_link_fail(ws, AG_ECLOSED, "write to the controller failed");
                 return -1;
@@ -1142,6 +1201,24 @@ ws_link_close(struct proto_link *link)
         lws_set_timeout(ws->c.wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
         lws_callback_on_writable(ws->c.wsi);
         lws_cancel_service(lws_get_context(ws->c.wsi)); /* re-arms lws's timer for it */
+    }
+}
+
+/* The peer is dead: no close frame, no waiting for its echo. lws closes the socket from its
+ * next service pass (a timeout close with no status sends nothing); inside one of our lws
+ * callbacks, the callback also returns -1. on_closed follows from LWS_CALLBACK_CLIENT_CLOSED. */
+static void
+ws_link_abort(struct proto_link *link)
+{
+    struct proto_ws *ws = AG_CONTAINER_OF(link, struct proto_ws, link);
+
+    if (ws->aborted || ws->c.state != WS_OPEN) {
+        return;
+    }
+    ws->aborted = true;
+    ws->close_requested = true;
+    if (ws->c.wsi != NULL && !ws->c.wsi_dying) {
+        ws_kill_async(ws->c.wsi);
     }
 }
 
@@ -1216,7 +1293,7 @@ ws_on_receive(struct proto_ws *ws, struct lws *wsi, const uint8_t *in, size_t le
         return ws_rx_stash(ws, in, len) == 0 ? 0 : -1;
     }
     used = ws_rx_feed(ws, in, len);
-    if (used < 0 || ws->fail_code != 0) {
+    if (used < 0 || ws->fail_code != 0 || ws->aborted) {
         return -1;
     }
     if (ws->c.freed || ws->c.state != WS_OPEN) {
@@ -1282,6 +1359,7 @@ static const struct proto_link_vtbl s_ws_vtbl = {
     ws_link_send,
     ws_link_pause_read,
     ws_link_close,
+    ws_link_abort,
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1509,7 +1587,7 @@ ws_on_closed(struct proto_ws *ws)
         textf(why, sizeof(why), "%s", ws->c.why);
     } else if (ws->close_requested) {
         code = 0;
-        textf(why, sizeof(why), "closed");
+        textf(why, sizeof(why), ws->aborted ? "aborted" : "closed");
     } else if (ws->close_code != 0) {
         code = AG_ECLOSED;
         textf(why, sizeof(why), "controller closed the connection (%d%s%s)",

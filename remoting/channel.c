@@ -445,8 +445,11 @@ on_link_closed(struct proto_link *link, int code, const char *why, void *arg)
     }
 }
 
-void
-rem_channel_abort(struct rem_channel *ch, int code, const char *why)
+/* End the channel with an error: nothing more goes out. A dead peer (peer_dead) gets its link
+ * aborted at once; otherwise the link is closed in order (queued bytes and, on WebSocket, the
+ * close handshake), since the peer may still be listening. */
+static void
+channel_end(struct rem_channel *ch, int code, const char *why, bool peer_dead)
 {
     if (ch->state == REM_CH_DEAD) {
         return;
@@ -460,7 +463,17 @@ rem_channel_abort(struct rem_channel *ch, int code, const char *why)
     }
     ch->state = REM_CH_CLOSING;
     ch->close_sent = true; /* nothing more goes out */
-    proto_link_close(ch->link);
+    if (peer_dead) {
+        proto_link_abort(ch->link);
+    } else {
+        proto_link_close(ch->link);
+    }
+}
+
+void
+rem_channel_abort(struct rem_channel *ch, int code, const char *why)
+{
+    channel_end(ch, code, why, true);
 }
 
 static void
@@ -503,12 +516,12 @@ rem_channel_close(struct rem_channel *ch, const char *why)
 /* ----- pings (channel.md 8) ----- */
 
 /* The channel is dead: agent.jar's line (ChannelPinger's onDead, at INFO), then ours with the
- * reason as the link closes. */
+ * reason as the link is aborted (waiting for a dead peer's close handshake helps nobody). */
 static void
 ping_failed(struct rem_channel *ch, int code, const char *why)
 {
     AG_LOG_INFO(REM_LOG, "Ping failed. Terminating the channel %s.", ch->name);
-    rem_channel_abort(ch, code, why);
+    channel_end(ch, code, why, true);
 }
 
 static void

@@ -76,7 +76,9 @@ AG_MUST_CHECK int rem_channel_new(struct proto_link *link, const struct rem_chan
  * close the link when the controller's CloseCommand arrives or after REM_CLOSE_GRACE_MS. */
 void rem_channel_close(struct rem_channel *ch, const char *why);
 
-/* Close the link at once, without a CloseCommand (dead peer, broken protocol). */
+/* End the channel at once, without a CloseCommand (broken protocol, out of memory): nothing
+ * more is queued and the link closes in order (proto_link_close). A failed ping is the one
+ * case that aborts the link instead (proto_link_abort: the peer is dead). */
 void rem_channel_abort(struct rem_channel *ch, int code, const char *why);
 
 /* The owner's pointer from opts->user. */

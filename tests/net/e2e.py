@@ -827,13 +827,17 @@ def stall_and_recover(a, ctl, relay, handshake_line):
     t_term = a.wait_line(r"INFO: Terminated$", 20)
     check_ping_lines(a)
     detect = t_dead - t_freeze
-    print("ping timeout logged %.1f s after the freeze, Terminated after %.1f s (bound %d s)"
-          % (detect, t_term - t_freeze, PING_INTERVAL_S + PING_TIMEOUT_S))
+    print("ping timeout logged %.1f s after the freeze, Terminated after %.1f s (bound %d s), "
+          "%.2f s after the ping line" % (detect, t_term - t_freeze,
+                                          PING_INTERVAL_S + PING_TIMEOUT_S, t_term - t_dead))
     # Margin for a loaded 2-core machine under ASan: the bound is interval + timeout.
     check(detect <= PING_INTERVAL_S + PING_TIMEOUT_S + 4,
           "the dead link was detected after %.1f s, bound %d s" % (
               detect, PING_INTERVAL_S + PING_TIMEOUT_S))
-    check(t_term - t_dead <= 8, "Terminated %.1f s after the ping timeout" % (t_term - t_dead))
+    # A dead peer's link is aborted, not closed in order: no TLS close to flush, no WebSocket
+    # close handshake to wait for (which took 5 s before). Margin for ASan on a loaded machine.
+    check(t_term - t_dead <= 1.5, "Terminated %.1f s after the ping timeout, bound 1.5 s"
+          % (t_term - t_dead))
     # Still frozen: the reconnection's handshake stalls and must time out, then retry.
     t_hs = a.wait_line(handshake_line, 45)
     print("frozen handshake given up %.1f s after Terminated" % (t_hs - t_term))

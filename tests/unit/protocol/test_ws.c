@@ -53,6 +53,7 @@ struct fc {
     size_t bin_bytes; /* payload bytes of all binary messages */
     int client_close_code;
     bool ponged;
+    bool hung_up; /* the client closed the TCP connection */
 };
 
 static void
@@ -240,6 +241,7 @@ on_fc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     if (nread < 0) {
         free(buf->base);
+        f->hung_up = true;
         if (!uv_is_closing((uv_handle_t *)s)) {
             uv_close((uv_handle_t *)s, on_fc_closed);
         }
@@ -684,6 +686,47 @@ T_TEST(close_by_agent_and_missing_capability)
     finish(&loop, &f, &c);
 }
 
+/* A dead peer: proto_link_abort drops the connection without a close frame, even after a
+ * close() whose handshake is still pending; on_closed(0) comes from the loop. */
+T_TEST(abort_by_agent)
+{
+    uv_loop_t loop;
+    struct fc f;
+    struct cl c;
+    struct proto_ws_params p;
+    char url[128];
+    struct proto_link *link;
+    uint64_t t0;
+
+    uv_loop_init(&loop);
+    fc_start(&f, &loop, FC_NO_CAP, 0);
+    client_init(&c, &loop, &f);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
+    params(&p, url);
+    T_EQ_INT(proto_ws_connect(&loop, &p, on_connect, &c, &c.ws), 0);
+    RUN_UNTIL(&loop, c.status != 1);
+    T_EQ_INT(c.status, 0);
+    link = proto_ws_link(c.ws);
+    {
+        struct ag_iov cmd = {(const uint8_t *)"lost", 4};
+        T_EQ_INT(proto_link_send(link, cmd), 0);
+    }
+    t0 = uv_now(&loop);
+    proto_link_abort(link);
+    T_CHECK(!c.closed); /* never from inside the call */
+    {
+        struct ag_iov cmd = {(const uint8_t *)"more", 4};
+        T_EQ_INT(proto_link_send(link, cmd), AG_ECLOSED);
+    }
+    proto_link_abort(link); /* twice is harmless */
+    RUN_UNTIL(&loop, c.closed && f.hung_up);
+    T_EQ_INT(c.close_code, 0);
+    T_CHECK(!f.got_close);
+    T_EQ_U64(f.bin_bytes, 0); /* what was queued is dropped */
+    T_CHECK(uv_now(&loop) - t0 < 2000);
+    finish(&loop, &f, &c);
+}
+
 static void
 refused(int status)
 {
@@ -972,8 +1015,8 @@ T_TEST(check_101)
     T_CHECK(!proto_ws_version_older("3355.v1", "weird"));
 }
 
-T_MAIN(T_CASE(session), T_CASE(close_by_agent_and_missing_capability), T_CASE(refused_403),
-       T_CASE(refused_400), T_CASE(minimum_version), T_CASE(preflight_ok),
+T_MAIN(T_CASE(session), T_CASE(close_by_agent_and_missing_capability), T_CASE(abort_by_agent),
+       T_CASE(refused_403), T_CASE(refused_400), T_CASE(minimum_version), T_CASE(preflight_ok),
        T_CASE(preflight_not_ready), T_CASE(connection_refused), T_CASE(abandon_connect),
        T_CASE(abandon_during_handshake), T_CASE(backpressure),
        T_CASE(bad_params), T_CASE(parse_url), T_CASE(check_101))

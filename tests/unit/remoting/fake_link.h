@@ -26,6 +26,7 @@ struct fake_link {
     size_t nsent;
     size_t dropped; /* beyond FAKE_MAX_SENT */
     bool close_requested;
+    bool abort_requested; /* proto_link_abort: the channel declared the peer dead */
     bool closed;
     int send_rc; /* forced send() result, 0 normally */
 };
@@ -72,7 +73,16 @@ fake_close(struct proto_link *l)
     f->close_requested = true;
 }
 
-static const struct proto_link_vtbl fake_vtbl = {"fake", fake_send, fake_pause, fake_close};
+static void
+fake_abort(struct proto_link *l)
+{
+    struct fake_link *f = AG_CONTAINER_OF(l, struct fake_link, link);
+
+    f->abort_requested = true;
+}
+
+static const struct proto_link_vtbl fake_vtbl = {"fake", fake_send, fake_pause, fake_close,
+                                                 fake_abort};
 
 static inline void
 fake_link_init(struct fake_link *f)
