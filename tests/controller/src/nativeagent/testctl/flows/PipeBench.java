@@ -1,17 +1,12 @@
 package nativeagent.testctl.flows;
 
 import hudson.Launcher;
-import hudson.Launcher.RemoteLaunchCallable;
 import hudson.Launcher.RemoteLauncher.KillTask;
-import hudson.model.StreamBuildListener;
 import hudson.remoting.RemoteInputStream;
-import hudson.remoting.RemoteInvocationHandler;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
-import jenkins.tasks.filters.EnvVarsFilterRuleWrapper;
 import nativeagent.testctl.channel.Channel;
 
 /**
@@ -119,14 +114,11 @@ public final class PipeBench {
         }
     }
 
-    private static Object launchAndJoin(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in,
+    private static Object launchAndJoin(Channel ch, FreestyleFlow.Build b, List<String> cmd, RemoteInputStream in,
             OutputStream log) throws Exception {
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-        RemoteLaunchCallable c = new RemoteLaunchCallable(new ArrayList<>(cmd), null, b.envArray(), in, false, null,
-                false, null, false, true, b.ws.toString(), listener, listener, EnvVarsFilterRuleWrapper.empty());
-        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(c, FreestyleFlow.CALL_MS));
-        FreestyleFlow.rpc(ch, h.oid, "getIOtriplet");
-        return ch.rpc(h.oid, FreestyleFlow.PROCESS, "join", new String[0], new Object[0], true, true, 900_000);
+        int oid = FreestyleFlow.start(ch,
+                FreestyleFlow.launchCallable(b, cmd, FreestyleFlow.listener(ch, log), in, true));
+        return ch.rpc(oid, FreestyleFlow.PROCESS, "join", new String[0], new Object[0], true, true, 900_000);
     }
 
     static void out(Channel ch, long bytes) throws Exception {

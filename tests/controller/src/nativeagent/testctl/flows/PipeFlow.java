@@ -10,7 +10,6 @@ import hudson.model.StreamBuildListener;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -22,7 +21,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import jenkins.tasks.filters.EnvVarsFilterRuleWrapper;
 import nativeagent.testctl.channel.Channel;
 
 /**
@@ -199,23 +197,12 @@ final class PipeFlow {
         }
     }
 
-    static RemoteLaunchCallable launchCallable(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in,
-            OutputStream log) {
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-        RemoteInputStream ris = in == null ? null : new RemoteInputStream(ch.exportInputStream(in));
-        return new RemoteLaunchCallable(new ArrayList<>(cmd), null, b.envArray(), ris, false, null, false, null,
-                false, true, b.ws.toString(), listener, listener, EnvVarsFilterRuleWrapper.empty());
-    }
-
     /** Launch (quiet) and return the RemoteProcess oid after getIOtriplet, as ProcImpl does. */
     static int launch(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in, OutputStream log)
             throws Exception {
-        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(launchCallable(ch, b, cmd, in, log), CALL_MS));
-        if (h == null) {
-            throw fail("RemoteLaunchCallable did not return a proxy");
-        }
-        FreestyleFlow.rpc(ch, h.oid, "getIOtriplet");
-        return h.oid;
+        StreamBuildListener listener = FreestyleFlow.listener(ch, log); /* exported before stdin */
+        RemoteInputStream ris = in == null ? null : new RemoteInputStream(ch.exportInputStream(in));
+        return FreestyleFlow.start(ch, FreestyleFlow.launchCallable(b, cmd, listener, ris, true));
     }
 
     static Object join(Channel ch, int oid, long ms) throws Exception {
