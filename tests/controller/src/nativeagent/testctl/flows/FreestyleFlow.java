@@ -52,7 +52,7 @@ public final class FreestyleFlow {
 
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     public static String run(String name, String arg, Channel ch) {
-        try {
+        return guarded(name, arg, () -> {
             switch (name) {
                 case "freestyle":
                     freestyle(ch, arg == null ? 3 : Integer.parseInt(arg));
@@ -75,6 +75,22 @@ public final class FreestyleFlow {
                 default:
                     return Flows.UNKNOWN;
             }
+        });
+    }
+
+    /** A scenario's body: null on PASS, {@link Flows#UNKNOWN} if the name is not its own, else the reason. */
+    interface Body {
+        String run() throws Exception;
+    }
+
+    /**
+     * Run a step flow's scenario {@code name:arg} and turn what it throws into the FAIL reason (a failed
+     * check, a bad number in the argument, an error from the agent, anything else); then remove the
+     * builds' workspaces. FreestyleFlow, PipeFlow and PipeBench run their scenarios through this.
+     */
+    static String guarded(String name, String arg, Body body) {
+        try {
+            return body.run();
         } catch (IllegalStateException e) {
             return e.getMessage();
         } catch (NumberFormatException e) {

@@ -35,7 +35,7 @@ public final class PipeBench {
 
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     public static String run(String name, String arg, Channel ch) {
-        try {
+        return FreestyleFlow.guarded(name, arg, () -> {
             long bytes = arg == null ? 64L << 20 : Long.parseLong(arg);
             switch (name) {
                 case "pipebench-out":
@@ -47,15 +47,7 @@ public final class PipeBench {
                 default:
                     return Flows.UNKNOWN;
             }
-        } catch (IllegalStateException e) {
-            return e.getMessage();
-        } catch (NumberFormatException e) {
-            return "bad scenario argument in '" + name + ":" + arg + "': " + e.getMessage();
-        } catch (Exception e) {
-            return "unexpected " + e;
-        } finally {
-            FreestyleFlow.cleanup();
-        }
+        });
     }
 
     /** Checks that what is written is the pattern LINE repeated, and counts it. */

@@ -73,7 +73,7 @@ final class PipeFlow {
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     static String run(String name, String arg, Channel ch) {
         String[] a = arg == null ? new String[0] : arg.split(":");
-        try {
+        return FreestyleFlow.guarded(name, arg, () -> {
             switch (name) {
                 case "pipe-out":
                     out(ch, a.length > 0 ? Long.parseLong(a[0]) : 64L << 20);
@@ -95,17 +95,7 @@ final class PipeFlow {
                 default:
                     return Flows.UNKNOWN;
             }
-        } catch (IllegalStateException e) {
-            return e.getMessage();
-        } catch (NumberFormatException e) {
-            return "bad scenario argument in '" + name + ":" + arg + "': " + e.getMessage();
-        } catch (nativeagent.testctl.channel.RemoteError e) {
-            return "agent error: " + e.fullText();
-        } catch (Exception e) {
-            return "unexpected " + e;
-        } finally {
-            FreestyleFlow.cleanup();
-        }
+        });
     }
 
     static IllegalStateException fail(String why) {
