@@ -144,6 +144,18 @@ io_free(struct rem_io *io)
     ag_free(io);
 }
 
+/* Remove the head op from the queue and free it: after it is applied (io_finish), or without
+ * applying it (Java logs the failed command and sends nothing). */
+static void
+io_retire(struct rem_channel *ch, struct rem_io *io)
+{
+    rem_list_del(&io->node);
+    ch->nio--;
+    ch->io_bytes -= io->data.len;
+    ch->io_seq_done++;
+    io_free(io);
+}
+
 /* The head op is done (rc < 0: the sink failed). */
 static void
 io_finish(struct rem_channel *ch, struct rem_io *io, int rc)
@@ -167,11 +179,7 @@ io_finish(struct rem_channel *ch, struct rem_io *io, int rc)
             send_simple(ch, rem__cmd_ack, io->oid, (int32_t)io->data.len);
         }
     }
-    rem_list_del(&io->node);
-    ch->nio--;
-    ch->io_bytes -= io->data.len;
-    ch->io_seq_done++;
-    io_free(io);
+    io_retire(ch, io);
 }
 
 static void
@@ -192,17 +200,6 @@ on_sink_done(void *token, int rc)
             rem__io_progress(ch); /* requests waiting for this I/O may start */
         }
     }
-}
-
-/* Drop the head op without applying it (Java logs the failed command and sends nothing). */
-static void
-io_drop(struct rem_channel *ch, struct rem_io *io)
-{
-    rem_list_del(&io->node);
-    ch->nio--;
-    ch->io_bytes -= io->data.len;
-    ch->io_seq_done++;
-    io_free(io);
 }
 
 /* Convert a ProxyWriter$Chunk's chars for the sink of e; false when out of memory. */
@@ -236,7 +233,7 @@ io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
                        "%s command for %s %" PRId32 " dropped",
                        io->chars ? "ProxyWriter" : "ProxyOutputStream",
                        e->chars ? "writer" : "output stream", io->oid);
-        io_drop(ch, io);
+        io_retire(ch, io);
         return;
     }
     switch (io->kind) {
@@ -245,7 +242,7 @@ io_apply(struct rem_channel *ch, struct rem_io *io, bool *stalled)
             rem__warn_once(ch, "(chunk to unknown oid)",
                            "%s$Chunk for unknown stream %" PRId32 " dropped",
                            io->chars ? "ProxyWriter" : "ProxyOutputStream", io->oid);
-            io_drop(ch, io);
+            io_retire(ch, io);
             return;
         }
         if (io->chars) {
@@ -1146,29 +1143,32 @@ rem__pis_read(struct rem_call *call)
                     call);
 }
 
-int
-rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
-                        int32_t *oid)
+/* Export a sink: bytes (RemoteOutputStream) or, with chars, UTF-16 chars (RemoteWriter). */
+static int
+export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx, bool chars,
+            int32_t *oid)
 {
     struct rem_export e = {0};
 
     e.kind = REM_EXP_SINK;
     e.sink = ops;
     e.obj = ctx;
+    e.chars = chars;
     return rem__export_add(ch, &e, oid);
+}
+
+int
+rem_channel_export_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
+                        int32_t *oid)
+{
+    return export_sink(ch, ops, ctx, false, oid);
 }
 
 int
 rem_channel_export_writer_sink(struct rem_channel *ch, const struct rem_sink_ops *ops, void *ctx,
                                int32_t *oid)
 {
-    struct rem_export e = {0};
-
-    e.kind = REM_EXP_SINK;
-    e.sink = ops;
-    e.obj = ctx;
-    e.chars = true;
-    return rem__export_add(ch, &e, oid);
+    return export_sink(ch, ops, ctx, true, oid);
 }
 
 static void pull_next(struct rem_pull *pl);

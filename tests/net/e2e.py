@@ -747,23 +747,10 @@ class Relay:
         self.port = int(self.state()["port"])
 
     def state(self):
-        st = {}
-        try:
-            with open(self.state_path) as f:
-                for line in f:
-                    if "=" in line:
-                        k, v = line.rstrip("\n").split("=", 1)
-                        st[k] = v
-        except OSError:
-            pass
-        return st
+        return testctl.read_state(self.state_path)
 
     def text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
+        return testctl.read_text(self.log_path)
 
     def command(self, cmd):
         """Apply CMD and return the time the relay confirmed it (its commands count grew)."""
@@ -797,6 +784,13 @@ STALL_ERRORS = (r"SEVERE|AddressSanitizer|LeakSanitizer|runtime error|did not cl
 PING_FAILED = r"INFO: Ping failed\. Terminating the channel test-agent\.$"
 PING_DEAD = r"WARNING: test-agent: closing the link: ping to the controller timed out after %d ms$" % (
     PING_TIMEOUT_S * 1000)
+
+
+def stop_clean(a):
+    """Stop agent A with SIGTERM: it must exit with 143 and its log hold no STALL_ERRORS line."""
+    rc = a.stop()
+    check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
+    check(a.count(STALL_ERRORS) == 0, "error in the agent log")
 
 
 def check_ping_lines(a):
@@ -846,9 +840,7 @@ def stall_and_recover(a, ctl, relay, handshake_line):
     ctl.wait_log(r"session 2 \(", 20)
     ctl.wait_log(r"online: node is online", 40, count=2)
     check(a.count(r"INFO: Connected$") == 2, "more than one reconnection:\n" + a.text())
-    rc = a.stop()
-    check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
-    check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+    stop_clean(a)
 
 
 def case_stall_tcp():
@@ -949,9 +941,7 @@ def case_unanswered_pings():
               "the agent answered no controller ping while its own went unanswered")
         a.wait_line(r"INFO: Connected$", 40, count=2)
         ctl.wait_log(r"online: node is online", 40, count=2)
-        rc = a.stop()
-        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
-        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+        stop_clean(a)
     finally:
         ctl.stop()
     return a, ctl
@@ -986,10 +976,7 @@ def case_hung_controller():
         a.wait_line(r"INFO: Connected$", 40, count=2)
         ctl.wait_log(r"session 2 \(", 20)
         ctl.wait_log(r"online: node is online", 40, count=2)
-        rc = a.stop()
-        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
-        check(a.count(STALL_ERRORS) == 0,
-              "error in the agent log")
+        stop_clean(a)
     finally:
         if not resumed:
             ctl.p.send_signal(signal.SIGCONT)
@@ -1041,9 +1028,7 @@ def case_ws_stall_upgrade():
         t_conn = a.wait_line(r"INFO: Connected$", 30)
         print("stalled upgrade given up, connected %.1f s later" % (t_conn - t_fail))
         check(a.count(r"INFO: Connected$") == 1, "connected twice")
-        rc = a.stop()
-        check(rc == 143, "exit status %d after SIGTERM, want 143" % rc)
-        check(a.count(STALL_ERRORS) == 0, "error in the agent log")
+        stop_clean(a)
     finally:
         ctl.stop()
     return a, ctl

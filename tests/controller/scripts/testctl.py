@@ -14,6 +14,30 @@ class Failure(Exception):
     pass
 
 
+def read_state(path):
+    """The KEY=VALUE lines of a state file (the controller's, the relay's) as a dict; {} while
+    the file does not exist."""
+    st = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    st[k] = v
+    except OSError:
+        pass
+    return st
+
+
+def read_text(path):
+    """The text of a log file; "" while it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 class Controller:
     """A running test controller. EXTRA are its options; JVM are java options placed before
     -cp (system properties). The constructor returns once the state file holds READY_KEY."""
@@ -33,11 +57,7 @@ class Controller:
         while time.time() < deadline:
             if os.path.exists(self.state_path) and os.path.getsize(self.state_path) > 0:
                 time.sleep(0.05)  # the state file is written in one go, but not atomically
-                with open(self.state_path) as f:
-                    for line in f:
-                        if "=" in line:
-                            k, v = line.rstrip("\n").split("=", 1)
-                            self.state[k] = v
+                self.state.update(read_state(self.state_path))
                 if ready_key in self.state:
                     return
             if self.p.poll() is not None:
@@ -50,11 +70,7 @@ class Controller:
         return self.state[k]
 
     def text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def wait_log(self, regex, timeout=30, count=1):
         """Wait until COUNT lines of the controller's log match REGEX."""

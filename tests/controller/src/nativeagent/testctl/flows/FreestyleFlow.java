@@ -7,6 +7,7 @@ import hudson.Launcher.IOTriplet;
 import hudson.Launcher.RemoteLaunchCallable;
 import hudson.Launcher.RemoteLauncher.KillTask;
 import hudson.model.StreamBuildListener;
+import hudson.remoting.RemoteInputStream;
 import hudson.remoting.RemoteInvocationHandler;
 import hudson.remoting.Request;
 import hudson.tasks.Shell;
@@ -51,7 +52,7 @@ public final class FreestyleFlow {
 
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     public static String run(String name, String arg, Channel ch) {
-        try {
+        return guarded(name, arg, () -> {
             switch (name) {
                 case "freestyle":
                     freestyle(ch, arg == null ? 3 : Integer.parseInt(arg));
@@ -74,6 +75,22 @@ public final class FreestyleFlow {
                 default:
                     return Flows.UNKNOWN;
             }
+        });
+    }
+
+    /** A scenario's body: null on PASS, {@link Flows#UNKNOWN} if the name is not its own, else the reason. */
+    interface Body {
+        String run() throws Exception;
+    }
+
+    /**
+     * Run a step flow's scenario {@code name:arg} and turn what it throws into the FAIL reason (a failed
+     * check, a bad number in the argument, an error from the agent, anything else); then remove the
+     * builds' workspaces. FreestyleFlow, PipeFlow and PipeBench run their scenarios through this.
+     */
+    static String guarded(String name, String arg, Body body) {
+        try {
+            return body.run();
         } catch (IllegalStateException e) {
             return e.getMessage();
         } catch (NumberFormatException e) {
@@ -212,12 +229,35 @@ public final class FreestyleFlow {
         return path;
     }
 
-    /** A.3 step 6: RemoteLaunchCallable; returns the oid of the RemoteProcess proxy. */
+    /** The listener Launcher.RemoteLauncher sends: a StreamBuildListener over {@code log}, exported now. */
+    static StreamBuildListener listener(Channel ch, OutputStream log) {
+        return new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
+    }
+
+    /**
+     * A.3 step 6: the RemoteLaunchCallable Launcher.RemoteLauncher sends for {@code cmd} in b's workspace with
+     * b's environment; {@code stdin} is null or a controller InputStream (RemoteInputStream). The caller makes
+     * the listener and stdin, so it decides the order in which their oids are exported.
+     */
+    static RemoteLaunchCallable launchCallable(Build b, List<String> cmd, StreamBuildListener listener,
+            RemoteInputStream stdin, boolean quiet) {
+        return new RemoteLaunchCallable(new ArrayList<>(cmd), null, b.envArray(), stdin, false, null, false, null,
+                false, quiet, b.ws.toString(), listener, listener, EnvVarsFilterRuleWrapper.empty());
+    }
+
+    /** A.3 steps 6 and 7 without checks: call {@code c}, ask getIOtriplet as ProcImpl does; the RemoteProcess oid. */
+    static int start(Channel ch, RemoteLaunchCallable c) throws Exception {
+        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(c, CALL_MS));
+        if (h == null) {
+            throw fail("RemoteLaunchCallable did not return a proxy");
+        }
+        rpc(ch, h.oid, "getIOtriplet");
+        return h.oid;
+    }
+
+    /** A.3 step 6: RemoteLaunchCallable, checked; returns the oid of the RemoteProcess proxy. */
     static int launch(Channel ch, Build b, List<String> cmd, Log log, boolean quiet) throws Exception {
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-        RemoteLaunchCallable c = new RemoteLaunchCallable(new ArrayList<>(cmd), null,
-                b.envArray(), null, false, null, false, null, false, quiet, b.ws.toString(), listener, listener,
-                EnvVarsFilterRuleWrapper.empty());
+        RemoteLaunchCallable c = launchCallable(b, cmd, listener(ch, log), null, quiet);
         Object r = ch.call(c, CALL_MS);
         RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(r);
         if (h == null || !(r instanceof Launcher.RemoteProcess)) {
@@ -491,16 +531,12 @@ public final class FreestyleFlow {
         Build b = new Build("stream", 11);
         act(ch, Launcher.mkdirs(), b.ws.toString());
         HashLog sink = new HashLog();
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(sink), "UTF-8");
         String line = "0123456789abcdef\n";
-        RemoteLaunchCallable c = new RemoteLaunchCallable(
-                new ArrayList<>(List.of("/bin/sh", "-c", "yes 0123456789abcdef | head -c " + bytes)), null,
-                b.envArray(), null, false, null, false, null, false, true, b.ws.toString(), listener, listener,
-                EnvVarsFilterRuleWrapper.empty());
+        RemoteLaunchCallable c = launchCallable(b, List.of("/bin/sh", "-c", "yes 0123456789abcdef | head -c " + bytes),
+                listener(ch, sink), null, true);
         long t0 = System.nanoTime();
-        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(c, CALL_MS));
-        rpc(ch, h.oid, "getIOtriplet");
-        Object r = ch.rpc(h.oid, PROCESS, "join", new String[0], new Object[0], true, true, 600_000);
+        int oid = start(ch, c);
+        Object r = ch.rpc(oid, PROCESS, "join", new String[0], new Object[0], true, true, 600_000);
         double s = (System.nanoTime() - t0) / 1e9;
         if (!Integer.valueOf(0).equals(r)) {
             throw fail("join returned " + r);
@@ -539,14 +575,10 @@ public final class FreestyleFlow {
         long[] us = new long[n];
         for (int i = 0; i < n; i++) {
             Log log = new Log();
-            StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-            RemoteLaunchCallable c = new RemoteLaunchCallable(new ArrayList<>(List.of("true")),
-                    null, b.envArray(), null, false, null, false, null, false, false, b.ws.toString(), listener,
-                    listener, EnvVarsFilterRuleWrapper.empty());
+            RemoteLaunchCallable c = launchCallable(b, List.of("true"), listener(ch, log), null, false);
             long t0 = System.nanoTime();
-            RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(c, CALL_MS));
-            rpc(ch, h.oid, "getIOtriplet");
-            Object r = rpc(ch, h.oid, "join");
+            int oid = start(ch, c);
+            Object r = rpc(ch, oid, "join");
             us[i] = (System.nanoTime() - t0) / 1000;
             if (!Integer.valueOf(0).equals(r)) {
                 throw fail("true: join returned " + r);

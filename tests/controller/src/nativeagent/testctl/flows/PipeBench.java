@@ -1,17 +1,12 @@
 package nativeagent.testctl.flows;
 
 import hudson.Launcher;
-import hudson.Launcher.RemoteLaunchCallable;
 import hudson.Launcher.RemoteLauncher.KillTask;
-import hudson.model.StreamBuildListener;
 import hudson.remoting.RemoteInputStream;
-import hudson.remoting.RemoteInvocationHandler;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
-import jenkins.tasks.filters.EnvVarsFilterRuleWrapper;
 import nativeagent.testctl.channel.Channel;
 
 /**
@@ -40,7 +35,7 @@ public final class PipeBench {
 
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     public static String run(String name, String arg, Channel ch) {
-        try {
+        return FreestyleFlow.guarded(name, arg, () -> {
             long bytes = arg == null ? 64L << 20 : Long.parseLong(arg);
             switch (name) {
                 case "pipebench-out":
@@ -52,15 +47,7 @@ public final class PipeBench {
                 default:
                     return Flows.UNKNOWN;
             }
-        } catch (IllegalStateException e) {
-            return e.getMessage();
-        } catch (NumberFormatException e) {
-            return "bad scenario argument in '" + name + ":" + arg + "': " + e.getMessage();
-        } catch (Exception e) {
-            return "unexpected " + e;
-        } finally {
-            FreestyleFlow.cleanup();
-        }
+        });
     }
 
     /** Checks that what is written is the pattern LINE repeated, and counts it. */
@@ -119,14 +106,11 @@ public final class PipeBench {
         }
     }
 
-    private static Object launchAndJoin(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in,
+    private static Object launchAndJoin(Channel ch, FreestyleFlow.Build b, List<String> cmd, RemoteInputStream in,
             OutputStream log) throws Exception {
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-        RemoteLaunchCallable c = new RemoteLaunchCallable(new ArrayList<>(cmd), null, b.envArray(), in, false, null,
-                false, null, false, true, b.ws.toString(), listener, listener, EnvVarsFilterRuleWrapper.empty());
-        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(c, FreestyleFlow.CALL_MS));
-        FreestyleFlow.rpc(ch, h.oid, "getIOtriplet");
-        return ch.rpc(h.oid, FreestyleFlow.PROCESS, "join", new String[0], new Object[0], true, true, 900_000);
+        int oid = FreestyleFlow.start(ch,
+                FreestyleFlow.launchCallable(b, cmd, FreestyleFlow.listener(ch, log), in, true));
+        return ch.rpc(oid, FreestyleFlow.PROCESS, "join", new String[0], new Object[0], true, true, 900_000);
     }
 
     static void out(Channel ch, long bytes) throws Exception {

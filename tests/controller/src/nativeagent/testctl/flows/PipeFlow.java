@@ -10,7 +10,6 @@ import hudson.model.StreamBuildListener;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -22,7 +21,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import jenkins.tasks.filters.EnvVarsFilterRuleWrapper;
 import nativeagent.testctl.channel.Channel;
 
 /**
@@ -75,7 +73,7 @@ final class PipeFlow {
     /** Run scenario {@code name}: null on PASS, {@link Flows#UNKNOWN} if it is not one of ours, else the reason. */
     static String run(String name, String arg, Channel ch) {
         String[] a = arg == null ? new String[0] : arg.split(":");
-        try {
+        return FreestyleFlow.guarded(name, arg, () -> {
             switch (name) {
                 case "pipe-out":
                     out(ch, a.length > 0 ? Long.parseLong(a[0]) : 64L << 20);
@@ -97,17 +95,7 @@ final class PipeFlow {
                 default:
                     return Flows.UNKNOWN;
             }
-        } catch (IllegalStateException e) {
-            return e.getMessage();
-        } catch (NumberFormatException e) {
-            return "bad scenario argument in '" + name + ":" + arg + "': " + e.getMessage();
-        } catch (nativeagent.testctl.channel.RemoteError e) {
-            return "agent error: " + e.fullText();
-        } catch (Exception e) {
-            return "unexpected " + e;
-        } finally {
-            FreestyleFlow.cleanup();
-        }
+        });
     }
 
     static IllegalStateException fail(String why) {
@@ -199,23 +187,12 @@ final class PipeFlow {
         }
     }
 
-    static RemoteLaunchCallable launchCallable(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in,
-            OutputStream log) {
-        StreamBuildListener listener = new StreamBuildListener(ch.remoteOutputStream(log), "UTF-8");
-        RemoteInputStream ris = in == null ? null : new RemoteInputStream(ch.exportInputStream(in));
-        return new RemoteLaunchCallable(new ArrayList<>(cmd), null, b.envArray(), ris, false, null, false, null,
-                false, true, b.ws.toString(), listener, listener, EnvVarsFilterRuleWrapper.empty());
-    }
-
     /** Launch (quiet) and return the RemoteProcess oid after getIOtriplet, as ProcImpl does. */
     static int launch(Channel ch, FreestyleFlow.Build b, List<String> cmd, InputStream in, OutputStream log)
             throws Exception {
-        RemoteInvocationHandler h = RemoteInvocationHandler.unwrap(ch.call(launchCallable(ch, b, cmd, in, log), CALL_MS));
-        if (h == null) {
-            throw fail("RemoteLaunchCallable did not return a proxy");
-        }
-        FreestyleFlow.rpc(ch, h.oid, "getIOtriplet");
-        return h.oid;
+        StreamBuildListener listener = FreestyleFlow.listener(ch, log); /* exported before stdin */
+        RemoteInputStream ris = in == null ? null : new RemoteInputStream(ch.exportInputStream(in));
+        return FreestyleFlow.start(ch, FreestyleFlow.launchCallable(b, cmd, listener, ris, true));
     }
 
     static Object join(Channel ch, int oid, long ms) throws Exception {
