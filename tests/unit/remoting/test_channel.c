@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "callables.h"
 #include "channel.h"
+#include "channel_fixture.h"
 #include "fake_link.h"
 #include "harness.h"
 #include "jos.h"
@@ -136,45 +137,6 @@ check_response(struct fake_link *f, size_t i, int32_t id, const char *exc_substr
         }
     }
     jos_msg_free(m);
-}
-
-struct closed_state {
-    int calls;
-    int code;
-};
-
-static void
-on_closed(struct rem_channel *ch, int code, const char *why, void *arg)
-{
-    struct closed_state *s = arg;
-
-    (void)ch;
-    (void)why;
-    s->calls++;
-    s->code = code;
-}
-
-static struct rem_channel *
-open_channel(struct fake_link *f, struct closed_state *cs)
-{
-    struct rem_channel_opts o = {0};
-    struct rem_channel *ch = NULL;
-
-    fake_link_init(f);
-    memset(cs, 0, sizeof(*cs));
-    o.name = "test";
-    o.on_closed = on_closed;
-    o.arg = cs;
-    T_EQ_INT(rem_channel_new(&f->link, &o, &ch), 0);
-    return ch;
-}
-
-static void
-shut(struct fake_link *f, struct closed_state *cs)
-{
-    fake_link_finish(f, AG_ECLOSED);
-    T_EQ_INT(cs->calls, 1);
-    fake_link_clear(f);
 }
 
 /* The Ping UserRequest of channel.md 12 with Request.lastIoId patched (bytes after id=1). */

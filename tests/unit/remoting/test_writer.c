@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "callables.h"
 #include "channel.h"
+#include "channel_fixture.h"
 #include "fake_link.h"
 #include "harness.h"
 #include "jos.h"
@@ -20,43 +21,6 @@
 #include "rem_int.h"
 
 /* ----- helpers ----- */
-
-struct closed_state {
-    int calls;
-};
-
-static void
-on_closed(struct rem_channel *ch, int code, const char *why, void *arg)
-{
-    (void)ch;
-    (void)code;
-    (void)why;
-    ((struct closed_state *)arg)->calls++;
-}
-
-static struct rem_channel *
-open_channel(struct fake_link *f, struct closed_state *cs, uint64_t peer_cap)
-{
-    struct rem_channel_opts o = {0};
-    struct rem_channel *ch = NULL;
-
-    fake_link_init(f);
-    f->link.peer_capability = peer_cap;
-    memset(cs, 0, sizeof(*cs));
-    o.name = "test";
-    o.on_closed = on_closed;
-    o.arg = cs;
-    T_EQ_INT(rem_channel_new(&f->link, &o, &ch), 0);
-    return ch;
-}
-
-static void
-shut(struct fake_link *f, struct closed_state *cs)
-{
-    fake_link_finish(f, AG_ECLOSED);
-    T_EQ_INT(cs->calls, 1);
-    fake_link_clear(f);
-}
 
 static void
 deliver_msg(struct fake_link *f, struct jos_msg *m, struct jos_val *r)
@@ -365,7 +329,7 @@ T_TEST(write_to_controller_writer)
 {
     struct fake_link f;
     struct closed_state cs;
-    struct rem_channel *ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT);
+    struct rem_channel *ch = open_channel(&f, &cs);
     struct obj o = {0};
     int32_t oid = 0;
     uint16_t u[64];
@@ -421,7 +385,7 @@ T_TEST(writer_window_in_chars_and_dead_writer)
 {
     struct fake_link f;
     struct closed_state cs;
-    struct rem_channel *ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT);
+    struct rem_channel *ch = open_channel(&f, &cs);
     struct obj o = {0};
     int32_t oid = 0;
     size_t total = 0;
@@ -480,7 +444,7 @@ T_TEST(writer_flush_and_unexport_follow_the_peer)
 {
     struct fake_link f;
     struct closed_state cs;
-    struct rem_channel *ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT & ~0x40u);
+    struct rem_channel *ch = open_channel_cap(&f, &cs, PROTO_CAPABILITY_DEFAULT & ~0x40u);
     struct obj o = {0};
     int32_t oid = 0;
 
@@ -496,7 +460,7 @@ T_TEST(writer_flush_and_unexport_follow_the_peer)
     shut(&f, &cs);
 
     memset(&o, 0, sizeof(o));
-    ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT);
+    ch = open_channel(&f, &cs);
     T_EQ_INT(rem_channel_export(ch, &obj_ops, &o, &oid), 0);
     deliver_open(&f, 3, oid, 12);
     T_CHECK(o.os != NULL);
@@ -514,7 +478,7 @@ T_TEST(writer_sink_chunks_acks_and_eof)
     static const uint16_t c2[] = {0xDE00, '!'};
     struct fake_link f;
     struct closed_state cs;
-    struct rem_channel *ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT);
+    struct rem_channel *ch = open_channel(&f, &cs);
     struct sink s = {0};
     struct sink os_sink = {0};
     struct rem_channel_stats st;
@@ -561,7 +525,7 @@ T_TEST(writer_sink_failure_and_old_peer)
     static const uint16_t c[] = {'a', 'b'};
     struct fake_link f;
     struct closed_state cs;
-    struct rem_channel *ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT);
+    struct rem_channel *ch = open_channel(&f, &cs);
     struct sink s = {0};
     int32_t oid = 0;
 
@@ -575,7 +539,7 @@ T_TEST(writer_sink_failure_and_old_peer)
     T_EQ_INT(s.closes, 1); /* the channel's end closes the sink */
 
     memset(&s, 0, sizeof(s));
-    ch = open_channel(&f, &cs, PROTO_CAPABILITY_DEFAULT & ~0x40u);
+    ch = open_channel_cap(&f, &cs, PROTO_CAPABILITY_DEFAULT & ~0x40u);
     T_EQ_INT(rem_channel_export_writer_sink(ch, &sink_ops, &s, &oid), 0);
     deliver_wchunk(&f, 1, oid, c, 2);
     T_EQ_MEM(s.data, s.len, "ab", 2);
