@@ -8,24 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../unit/remoting/fake_link.h"
-#include "callables.h"
 #include "callables_agent.h"
-#include "channel.h"
-#include "jos.h"
+#include "fuzz_callable.h"
 #include "log.h"
-#include "rem_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-on_closed(struct rem_channel *ch, int code, const char *why, void *arg)
-{
-    (void)ch;
-    (void)code;
-    (void)why;
-    (void)arg;
-}
 
 /* File tasks that change the file system (Mkdirs, Delete, CreateTextTempFile, ... of
  * agent/filepath.c's table) must never run on fuzzed paths: inputs naming any hudson.FilePath$
@@ -58,37 +45,12 @@ touches_files(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fake_link f;
-    struct rem_channel_opts o = {0};
-    struct rem_channel *ch = NULL;
-    struct jos_msg *m = NULL;
-    struct jos_stream st = {0};
-    struct ag_err err = {0};
-    struct ag_buf out;
-    struct jos_val *cmd;
     enum ag_log_level lv = ag_log_get_level();
 
     if (touches_files(data, size) || agent_callables_register() != 0) {
         return 0;
     }
-    ag_buf_init(&out, (size_t)1 << 24);
-    fake_link_init(&f);
-    o.name = "fuzz";
-    o.on_closed = on_closed;
-    if (rem_channel_new(&f.link, &o, &ch) != 0) {
-        return 0;
-    }
-    if (jos_msg_new(NULL, 0, &m) == 0 && jos_msg_decode(m, data, size, &st, &err) == 0 &&
-        st.n >= 1 && st.items[0] != NULL) {
-        cmd = rem__cmd_user_request(m, 1, 2, st.items[0], "fuzz");
-        if (cmd != NULL && jos_encode(&out, &cmd, 1, &err) == 0) {
-            fake_link_deliver(&f, out.data, out.len);
-        }
-    }
-    jos_msg_free(m);
-    ag_buf_fini(&out);
-    fake_link_finish(&f, AG_ECLOSED);
-    fake_link_clear(&f);
+    fuzz_deliver_callable(data, size);
     agent_node_reset();
     ag_log_set_level(lv);
     return 0;
